@@ -1,0 +1,688 @@
+/**
+ * \file qthr.hpp
+ * \brief Header-only C++17 binding over the qthr C ABI (include/qthr.h).
+ *
+ * qthr confines a single-threaded "engine" library (embedded q, an SQLite
+ * connection opened without mutexes, a Lua state, ...) to ONE dedicated worker
+ * thread, and lets every thread call into it through futures.
+ *
+ * \code
+ * qthr::Runtime rt{qthr::Options{}.thread_name("engine").on_start([] { engine_init(); })};
+ * qthr::Future<int> f = rt.submit([] { return engine_query(); });
+ * int v = f.get();                  // rethrows whatever the callable threw
+ * int w = rt.call([] { return 7; }); // submit + get, no heap allocation
+ * \endcode
+ *
+ * Guarantees of the binding:
+ * - No C++ exception ever unwinds through the worker's C frames: jobs and hooks
+ *   are run inside `try { ... } catch (...)` in the trampolines, and what they
+ *   threw is carried back (std::exception_ptr) to get(), call() or the Runtime
+ *   constructor.
+ * - Dropping a Future never cancels its job, and never leaks or dangles: the
+ *   job's state is shared by the Future and the completion callback
+ *   (qthr_future_then), and freed by whichever lets go last, whether the job
+ *   ran, was cancelled, or was cancelled by shutdown(Shutdown::cancel).
+ * - Runtime::submit makes exactly one heap allocation of its own (callable,
+ *   bound arguments and result slot together); Runtime::call makes none.
+ *
+ * Failures of the library itself (queue full, shut down, ...) throw qthr::Error.
+ */
+#ifndef QTHR_HPP
+#define QTHR_HPP
+
+#include <qthr.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <future>
+#include <memory>
+#include <new>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+/// \cond QTHR_DETAIL
+// Trampolines handed to the C library. They have C language linkage (the C ABI
+// takes plain C function pointers); being inline, they may be defined in every
+// translation unit that includes this header. Each one dispatches to a virtual
+// member, so one non-template trampoline serves every job type.
+extern "C" {
+inline void *qthr_cpp_detail_run_job(void *job);
+inline void qthr_cpp_detail_job_resolved(void *job, qthr_status st, void *result);
+inline int qthr_cpp_detail_on_start(void *hook_ctx);
+inline void qthr_cpp_detail_on_stop(void *hook_ctx);
+}
+/// \endcond
+
+/// \brief Everything of the C++ binding lives in this namespace.
+namespace qthr {
+
+/**
+ * \brief A failure of the qthr library itself (not of a job).
+ *
+ * what() is qthr_status_str(status()). Exceptions thrown by jobs and hooks are
+ * not wrapped: they come back as they were thrown.
+ */
+class Error : public std::runtime_error {
+public:
+  /// \brief An error for status `st`; the message is qthr_status_str(st).
+  explicit Error(qthr_status st) : std::runtime_error(qthr_status_str(st)), status_(st) {}
+
+  /// \brief The qthr_status that caused the error (e.g. QTHR_CANCELLED, QTHR_SHUTDOWN).
+  qthr_status status() const noexcept { return status_; }
+
+private:
+  qthr_status status_;
+};
+
+/// \brief How Runtime::shutdown treats jobs that are still queued.
+enum class Shutdown {
+  drain = QTHR_DRAIN,  ///< run every queued job, then stop (what the destructor does)
+  cancel = QTHR_CANCEL ///< resolve every queued job as cancelled; a running job still finishes
+};
+
+/// \brief qthr_version() of the loaded library: major<<16 | minor<<8 | patch.
+inline std::uint32_t version() noexcept { return qthr_version(); }
+
+/// \cond QTHR_DETAIL
+namespace detail {
+
+/// Throws qthr::Error(st) unless st is QTHR_OK.
+inline void check(qthr_status st) {
+  if (st != QTHR_OK) throw Error(st);
+}
+
+/// A type-erased hook (on_start / on_stop): accepts any callable, move-only ones too.
+struct Hook {
+  virtual ~Hook() = default;
+  virtual void invoke() = 0;
+};
+
+template <class F>
+struct HookImpl final : Hook {
+  template <class G>
+  explicit HookImpl(G &&g) : fn(std::forward<G>(g)) {}
+  void invoke() override { std::invoke(fn); }
+  F fn;
+};
+
+/// State of a Runtime that the worker reaches through hook_ctx; on the heap, so
+/// that moving a Runtime never moves what the worker points to.
+struct RuntimeState {
+  std::string thread_name;
+  std::shared_ptr<Hook> on_start;
+  std::shared_ptr<Hook> on_stop;
+  std::exception_ptr start_error; // written on the worker, read after qthr_init returns
+  std::exception_ptr stop_error;  // written on the worker, read after the worker is joined
+};
+
+/// Base of everything passed as the `arg` of a qthr_fn: the trampoline calls run().
+struct JobBase {
+  virtual void run() noexcept = 0;
+  virtual void resolved(qthr_status st) noexcept = 0;
+
+protected:
+  ~JobBase() = default;
+};
+
+/// Stores the outcome of a job: its value (if any) or what it threw.
+template <class T>
+struct Outcome {
+  std::optional<T> value;
+  std::exception_ptr error;
+  template <class F>
+  void produce(F &&f) noexcept {
+    try {
+      value.emplace(std::forward<F>(f)());
+    } catch (...) {
+      error = std::current_exception();
+    }
+  }
+};
+
+template <>
+struct Outcome<void> {
+  std::exception_ptr error;
+  template <class F>
+  void produce(F &&f) noexcept {
+    try {
+      std::forward<F>(f)();
+    } catch (...) {
+      error = std::current_exception();
+    }
+  }
+};
+
+/// The shared state of a submitted job, seen by its Future. Two references:
+/// the Future's, and the completion callback's (released exactly once by
+/// qthr_future_then's callback: after the job ran, or when it was cancelled).
+template <class T>
+struct SharedState : JobBase {
+  Outcome<T> outcome;
+  bool retrieved = false; // move-only T: get() moved the value out
+  std::atomic<int> refs{2};
+
+  void release() noexcept {
+    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) destroy();
+  }
+
+protected:
+  ~SharedState() = default;
+  virtual void destroy() noexcept = 0;
+};
+
+/// A submitted job: the callable and its decayed arguments, stored in place
+/// next to the result slot (the one heap allocation of Runtime::submit).
+template <class T, class Fn, class... Args>
+struct Job final : SharedState<T> {
+  template <class F, class... A>
+  explicit Job(F &&f, A &&...a) {
+    bound.emplace(std::forward<F>(f), std::forward<A>(a)...);
+  }
+
+  void run() noexcept override {
+    this->outcome.produce([this]() -> decltype(auto) {
+      return std::apply(std::move(bound->fn), std::move(bound->args));
+    });
+    // Destroy the callable (and its captures) here, on the worker, right after it ran.
+    bound.reset();
+  }
+
+  void resolved(qthr_status) noexcept override {
+    // Never ran (cancelled): the captures die on the thread that resolved it.
+    bound.reset();
+    this->release();
+  }
+
+private:
+  struct Bound {
+    template <class F, class... A>
+    explicit Bound(F &&f, A &&...a) : fn(std::forward<F>(f)), args(std::forward<A>(a)...) {}
+    Fn fn;
+    std::tuple<Args...> args;
+  };
+  std::optional<Bound> bound;
+
+  void destroy() noexcept override { delete this; }
+};
+
+/// The job of Runtime::call: lives on the caller's stack, refers to the
+/// caller's callable and arguments (the caller blocks until it is resolved).
+template <class T, class F, class... Args>
+struct CallFrame final : JobBase {
+  CallFrame(F &&f, Args &&...a) : fn(std::forward<F>(f)), args(std::forward<Args>(a)...) {}
+  void run() noexcept override {
+    outcome.produce([this]() -> decltype(auto) {
+      return std::apply(std::forward<F>(fn), std::move(args));
+    });
+  }
+  void resolved(qthr_status) noexcept override {}
+
+  F &&fn;
+  std::tuple<Args &&...> args;
+  Outcome<T> outcome;
+};
+
+/// Nanoseconds for qthr_wait: <=0 polls, too long to represent waits forever (-1).
+template <class Rep, class Period>
+std::int64_t to_timeout_ns(const std::chrono::duration<Rep, Period> &d) {
+  using namespace std::chrono;
+  if (d <= d.zero()) return 0;
+  // Compare in floating point so that huge durations (hours::max()) cannot overflow.
+  if (duration<double, std::nano>(d).count() >= 9.0e18) return -1;
+  auto ns = duration_cast<nanoseconds>(d);
+  if (ns < d) ++ns; // round up: never time out before the requested duration
+  return static_cast<std::int64_t>(ns.count());
+}
+
+} // namespace detail
+/// \endcond
+
+/**
+ * \brief Configuration of a Runtime; fluent setters, each returning the Options.
+ *
+ * \code
+ * qthr::Runtime rt{qthr::Options{}.thread_name("engine").queue_capacity(1024)
+ *                    .on_start([] { load_engine(); }).on_stop([] { unload_engine(); })};
+ * \endcode
+ *
+ * Options is copyable; copies share their hooks (the same callable object).
+ */
+class Options {
+public:
+  /// \brief Default options: thread "qthr", 4096 queued jobs, blocking submit, no pinning, no hooks.
+  Options() = default;
+
+  /// \brief Name of the worker thread (truncated to the OS limit, 15 bytes on Linux).
+  Options &thread_name(std::string name) & {
+    thread_name_ = std::move(name);
+    return *this;
+  }
+  /// \copydoc thread_name(std::string) &
+  Options &&thread_name(std::string name) && { return std::move(thread_name(std::move(name))); }
+
+  /// \brief How many jobs may wait in the queue (default 4096).
+  Options &queue_capacity(std::size_t n) & {
+    queue_capacity_ = n;
+    return *this;
+  }
+  /// \copydoc queue_capacity(std::size_t) &
+  Options &&queue_capacity(std::size_t n) && { return std::move(queue_capacity(n)); }
+
+  /// \brief true: submit on a full queue throws Error(QTHR_QUEUE_FULL) instead of waiting for room.
+  Options &nonblocking(bool on = true) & {
+    nonblocking_ = on;
+    return *this;
+  }
+  /// \copydoc nonblocking(bool) &
+  Options &&nonblocking(bool on = true) && { return std::move(nonblocking(on)); }
+
+  /// \brief Pin the worker to this CPU; -1 (the default) does not pin.
+  Options &cpu(int cpu) & {
+    cpu_ = cpu;
+    return *this;
+  }
+  /// \copydoc cpu(int) &
+  Options &&cpu(int cpu) && { return std::move(this->cpu(cpu)); }
+
+  /**
+   * \brief Runs on the worker before any job, e.g. to load the engine on "its" thread.
+   *
+   * Any callable taking no argument (move-only ones too); its result is ignored.
+   * If it throws, the Runtime constructor throws that same exception.
+   */
+  template <class F>
+  Options &on_start(F &&f) & {
+    on_start_ = make_hook(std::forward<F>(f));
+    return *this;
+  }
+  /// \copydoc on_start(F&&) &
+  template <class F>
+  Options &&on_start(F &&f) && {
+    return std::move(on_start(std::forward<F>(f)));
+  }
+
+  /**
+   * \brief Runs on the worker after the last job (at shutdown), e.g. to close the engine.
+   *
+   * Any callable taking no argument. If it throws, an explicit Runtime::shutdown()
+   * rethrows the exception; the destructor swallows it.
+   */
+  template <class F>
+  Options &on_stop(F &&f) & {
+    on_stop_ = make_hook(std::forward<F>(f));
+    return *this;
+  }
+  /// \copydoc on_stop(F&&) &
+  template <class F>
+  Options &&on_stop(F &&f) && {
+    return std::move(on_stop(std::forward<F>(f)));
+  }
+
+private:
+  friend class Runtime;
+
+  template <class F>
+  static std::shared_ptr<detail::Hook> make_hook(F &&f) {
+    static_assert(std::is_invocable_v<std::decay_t<F> &>,
+                  "qthr::Options hooks must be callable with no arguments");
+    return std::make_shared<detail::HookImpl<std::decay_t<F>>>(std::forward<F>(f));
+  }
+
+  std::optional<std::string> thread_name_;
+  std::optional<std::size_t> queue_capacity_;
+  bool nonblocking_ = false;
+  int cpu_ = -1;
+  std::shared_ptr<detail::Hook> on_start_;
+  std::shared_ptr<detail::Hook> on_stop_;
+};
+
+class Runtime;
+
+/**
+ * \brief The result of a job submitted with Runtime::submit; move-only.
+ *
+ * - get() waits, then returns the value or rethrows what the callable threw.
+ *   get() on a future whose job was cancelled (cancel(), or
+ *   shutdown(Shutdown::cancel) while it was queued) throws qthr::Error with
+ *   status() == QTHR_CANCELLED.
+ * - The Future stays valid after get(): for a copyable T, get() may be called
+ *   again and returns a copy of the same value; for a move-only T (or on an
+ *   rvalue: `std::move(f).get()`) the value is moved out, and a later get()
+ *   throws qthr::Error(QTHR_INVALID_ARGUMENT).
+ * - Dropping a Future never cancels its job; the job still runs.
+ * - A Future may outlive its Runtime.
+ * - wait(), wait_for(), wait_until() may be called from several threads at once
+ *   on the same Future; get() and cancel() may not race with moving or
+ *   destroying it.
+ *
+ * \tparam T the callable's result type; may be void. References are not supported.
+ */
+template <class T>
+class Future {
+  static_assert(!std::is_reference_v<T>,
+                "qthr::Future<T&> is not supported: return a value, a pointer or a std::reference_wrapper");
+
+public:
+  /// \brief The result type.
+  using value_type = T;
+
+  /// \brief An empty future: valid() is false.
+  Future() noexcept = default;
+
+  /// \brief Takes over `other`'s job; `other` becomes empty.
+  Future(Future &&other) noexcept
+      : fut_(std::exchange(other.fut_, nullptr)), state_(std::exchange(other.state_, nullptr)) {}
+
+  /// \brief Lets go of the current job (without cancelling it), then takes over `other`'s.
+  Future &operator=(Future &&other) noexcept {
+    if (this != &other) {
+      reset();
+      fut_ = std::exchange(other.fut_, nullptr);
+      state_ = std::exchange(other.state_, nullptr);
+    }
+    return *this;
+  }
+
+  Future(const Future &) = delete;
+  Future &operator=(const Future &) = delete;
+
+  /// \brief Lets go of the job without cancelling it: it still runs.
+  ~Future() { reset(); }
+
+  /// \brief true if this Future refers to a job (not default-constructed or moved from).
+  bool valid() const noexcept { return fut_ != nullptr; }
+
+  /**
+   * \brief Waits until the job is resolved, then returns its value.
+   * \throws whatever the callable threw (the original exception object);
+   *   qthr::Error(QTHR_CANCELLED) if the job was cancelled and never ran;
+   *   qthr::Error(QTHR_INVALID_ARGUMENT) if !valid() or a move-only value was already taken.
+   */
+  T get() & { return get_impl(std::is_copy_constructible<T>{}); }
+
+  /// \brief Like get(), but always moves the value out of the future.
+  T get() && { return get_impl(std::false_type{}); }
+
+  /// \brief Waits until the job is resolved (done or cancelled). \throws qthr::Error if !valid().
+  void wait() const { wait_ns(-1); }
+
+  /**
+   * \brief Waits at most `d` for the job to be resolved.
+   * \return std::future_status::ready once it ran or was cancelled, else
+   *   std::future_status::timeout (the job is still pending). Never deferred.
+   */
+  template <class Rep, class Period>
+  std::future_status wait_for(const std::chrono::duration<Rep, Period> &d) const {
+    return wait_ns(detail::to_timeout_ns(d)) ? std::future_status::ready : std::future_status::timeout;
+  }
+
+  /// \brief Waits until `tp` (of any clock) at most; see wait_for().
+  template <class Clock, class Duration>
+  std::future_status wait_until(const std::chrono::time_point<Clock, Duration> &tp) const {
+    for (;;) {
+      auto now = Clock::now();
+      if (now >= tp) return wait_ns(0) ? std::future_status::ready : std::future_status::timeout;
+      // Loop: a clock other than the steady one may jump.
+      if (wait_ns(detail::to_timeout_ns(tp - now))) return std::future_status::ready;
+    }
+  }
+
+  /**
+   * \brief Cancels the job if it has not started yet.
+   * \return true if it will never run (get() then throws qthr::Error(QTHR_CANCELLED)),
+   *   false if it already started or finished, was already cancelled, or !valid().
+   */
+  bool cancel() {
+    if (!fut_) return false;
+    qthr_status st = qthr_cancel(fut_);
+    if (st == QTHR_OK) return true;
+    if (st == QTHR_NOT_CANCELLABLE || st == QTHR_CANCELLED || st == QTHR_SHUTDOWN) return false;
+    throw Error(st);
+  }
+
+  /// \brief The underlying C future (owned by this Future); nullptr if !valid().
+  qthr_future *native_handle() const noexcept { return fut_; }
+
+private:
+  friend class Runtime;
+
+  Future(qthr_future *fut, detail::SharedState<T> *state) noexcept : fut_(fut), state_(state) {}
+
+  void reset() noexcept {
+    if (fut_) {
+      qthr_future_free(fut_);
+      state_->release();
+      fut_ = nullptr;
+      state_ = nullptr;
+    }
+  }
+
+  /// true: resolved; false: timed out.
+  bool wait_ns(std::int64_t ns) const {
+    if (!fut_) throw Error(QTHR_INVALID_ARGUMENT);
+    qthr_status st = qthr_wait(fut_, ns, nullptr);
+    if (st == QTHR_OK || st == QTHR_CANCELLED) return true;
+    if (st == QTHR_TIMEOUT) return false;
+    throw Error(st);
+  }
+
+  template <bool Copy>
+  T get_impl(std::integral_constant<bool, Copy>) {
+    if (!fut_) throw Error(QTHR_INVALID_ARGUMENT);
+    detail::check(qthr_wait(fut_, -1, nullptr));
+    auto &out = state_->outcome;
+    if (out.error) std::rethrow_exception(out.error);
+    if constexpr (!std::is_void_v<T>) {
+      if constexpr (Copy) {
+        return *out.value;
+      } else {
+        if (state_->retrieved) throw Error(QTHR_INVALID_ARGUMENT);
+        state_->retrieved = true;
+        return std::move(*out.value);
+      }
+    }
+  }
+
+  qthr_future *fut_ = nullptr;
+  detail::SharedState<T> *state_ = nullptr;
+};
+
+/**
+ * \brief One worker thread that owns an engine; every thread submits jobs to it.
+ *
+ * Move-only. The destructor drains: every job queued so far runs, then
+ * on_stop runs on the worker, then the worker is joined (qthr_free).
+ * Futures may outlive their Runtime.
+ */
+class Runtime {
+public:
+  /// \brief A runtime with default Options. \throws qthr::Error if the worker cannot start.
+  Runtime() : Runtime(Options{}) {}
+
+  /**
+   * \brief Starts the worker and runs `opts`' on_start on it before returning.
+   * \throws the exception on_start threw (the original object);
+   *   qthr::Error(QTHR_START_FAILED) if the thread could not start;
+   *   qthr::Error(QTHR_INVALID_ARGUMENT) for a bad option (e.g. queue_capacity(0)).
+   */
+  explicit Runtime(const Options &opts) : state_(new detail::RuntimeState) {
+    qthr_config cfg;
+    qthr_config_init(&cfg);
+    if (opts.thread_name_) {
+      state_->thread_name = *opts.thread_name_;
+      cfg.thread_name = state_->thread_name.c_str();
+    }
+    if (opts.queue_capacity_) cfg.queue_capacity = *opts.queue_capacity_;
+    cfg.nonblocking = opts.nonblocking_ ? 1 : 0;
+    cfg.cpu = opts.cpu_;
+    state_->on_start = opts.on_start_;
+    state_->on_stop = opts.on_stop_;
+    if (state_->on_start) cfg.on_start = &qthr_cpp_detail_on_start;
+    if (state_->on_stop) cfg.on_stop = &qthr_cpp_detail_on_stop;
+    cfg.hook_ctx = state_.get();
+    qthr_status st = qthr_init(&cfg, &rt_);
+    if (st != QTHR_OK) {
+      rt_ = nullptr;
+      if (state_->start_error) std::rethrow_exception(state_->start_error);
+      throw Error(st);
+    }
+  }
+
+  /// \brief Takes over `other`'s worker; `other` becomes empty (every call on it throws).
+  Runtime(Runtime &&other) noexcept
+      : state_(std::move(other.state_)), rt_(std::exchange(other.rt_, nullptr)) {}
+
+  /// \brief Drains and joins the current worker (like the destructor), then takes over `other`'s.
+  Runtime &operator=(Runtime &&other) noexcept {
+    if (this != &other) {
+      close();
+      state_ = std::move(other.state_);
+      rt_ = std::exchange(other.rt_, nullptr);
+    }
+    return *this;
+  }
+
+  Runtime(const Runtime &) = delete;
+  Runtime &operator=(const Runtime &) = delete;
+
+  /// \brief Drains (every queued job runs), runs on_stop, joins the worker, frees it.
+  ~Runtime() { close(); }
+
+  /**
+   * \brief Queues `f(args...)` to run on the worker; returns at once with its Future.
+   *
+   * `f` and `args` are decay-copied (or moved) into the job, like std::thread
+   * does: use std::ref to pass a reference. Move-only callables and arguments
+   * (capturing a std::unique_ptr, say) are fine. One heap allocation.
+   * Submitted from the worker itself, the job is queued (it runs after the current one).
+   *
+   * \tparam R std::invoke_result_t of the decayed callable and arguments; void allowed,
+   *   references not.
+   * \throws qthr::Error with QTHR_SHUTDOWN (shutting down or shut down),
+   *   QTHR_QUEUE_FULL (nonblocking runtime, or a submit from the worker to its own full queue).
+   */
+  template <class F, class... Args,
+            class R = std::remove_cv_t<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>>>
+  Future<R> submit(F &&f, Args &&...args) {
+    static_assert(!std::is_reference_v<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>>,
+                  "qthr: jobs returning a reference are not supported; return a value or a pointer");
+    using JobT = detail::Job<R, std::decay_t<F>, std::decay_t<Args>...>;
+    auto *job = new JobT(std::forward<F>(f), std::forward<Args>(args)...);
+    detail::JobBase *base = job;
+    qthr_future *fut = nullptr;
+    qthr_status st = qthr_submit(rt_, &qthr_cpp_detail_run_job, base, &fut);
+    if (st != QTHR_OK) {
+      delete job; // never queued: the callable dies here
+      throw Error(st);
+    }
+    // The completion callback holds the second reference; it runs exactly once
+    // (at once if the job already finished). If it cannot be registered (a
+    // broken runtime), that reference is leaked rather than risk a use-after-free.
+    (void)qthr_future_then(fut, &qthr_cpp_detail_job_resolved, base);
+    return Future<R>(fut, job);
+  }
+
+  /**
+   * \brief Runs `f(args...)` on the worker and returns its result (submit + get).
+   *
+   * Uses qthr_call: no heap allocation; `f` and `args` are used in place (by
+   * reference) since the caller blocks until the job is done. On the worker
+   * itself (a job calling call()) it runs inline: re-entrancy never deadlocks.
+   * \throws what `f` threw; qthr::Error(QTHR_SHUTDOWN / QTHR_QUEUE_FULL / QTHR_CANCELLED).
+   */
+  template <class F, class... Args>
+  std::remove_cv_t<std::invoke_result_t<F &&, Args &&...>> call(F &&f, Args &&...args) {
+    using Raw = std::invoke_result_t<F &&, Args &&...>;
+    static_assert(!std::is_reference_v<Raw>,
+                  "qthr: jobs returning a reference are not supported; return a value or a pointer");
+    using R = std::remove_cv_t<Raw>;
+    detail::CallFrame<R, F, Args...> frame(std::forward<F>(f), std::forward<Args>(args)...);
+    detail::JobBase *base = &frame;
+    detail::check(qthr_call(rt_, &qthr_cpp_detail_run_job, base, nullptr));
+    if (frame.outcome.error) std::rethrow_exception(frame.outcome.error);
+    if constexpr (!std::is_void_v<R>) return std::move(*frame.outcome.value);
+  }
+
+  /// \brief true when called on this runtime's worker thread (i.e. from inside a job or hook).
+  bool on_worker() const noexcept { return rt_ != nullptr && qthr_on_worker(rt_) != 0; }
+
+  /**
+   * \brief Stops the runtime: new submits throw Error(QTHR_SHUTDOWN); queued jobs
+   *   run (Shutdown::drain) or are resolved as cancelled (Shutdown::cancel); a running
+   *   job finishes; on_stop runs; the worker is joined. Idempotent.
+   * \throws qthr::Error(QTHR_WOULD_DEADLOCK) when called on the worker itself;
+   *   the exception on_stop threw, if it threw (once).
+   */
+  void shutdown(Shutdown mode = Shutdown::drain) {
+    detail::check(qthr_shutdown(rt_, static_cast<qthr_shutdown_mode>(mode)));
+    if (state_ && state_->stop_error) std::rethrow_exception(std::exchange(state_->stop_error, nullptr));
+  }
+
+  /// \brief Counters of the runtime (submitted, completed, cancelled, queue length, high water).
+  qthr_stats stats() const {
+    qthr_stats s{};
+    s.size = sizeof s;
+    detail::check(qthr_get_stats(rt_, &s));
+    return s;
+  }
+
+  /// \brief true unless this Runtime was moved from.
+  bool valid() const noexcept { return rt_ != nullptr; }
+
+  /// \brief The underlying C runtime (owned by this Runtime); nullptr if moved from.
+  qthr_runtime *native_handle() const noexcept { return rt_; }
+
+private:
+  void close() noexcept {
+    if (rt_) qthr_free(std::exchange(rt_, nullptr));
+    state_.reset();
+  }
+
+  std::unique_ptr<detail::RuntimeState> state_;
+  qthr_runtime *rt_ = nullptr;
+};
+
+} // namespace qthr
+
+/// \cond QTHR_DETAIL
+extern "C" {
+inline void *qthr_cpp_detail_run_job(void *job) {
+  static_cast<qthr::detail::JobBase *>(job)->run();
+  return nullptr;
+}
+
+inline void qthr_cpp_detail_job_resolved(void *job, qthr_status st, void *) {
+  static_cast<qthr::detail::JobBase *>(job)->resolved(st);
+}
+
+inline int qthr_cpp_detail_on_start(void *hook_ctx) {
+  auto *state = static_cast<qthr::detail::RuntimeState *>(hook_ctx);
+  try {
+    state->on_start->invoke();
+    return 0;
+  } catch (...) {
+    state->start_error = std::current_exception();
+    return 1;
+  }
+}
+
+inline void qthr_cpp_detail_on_stop(void *hook_ctx) {
+  auto *state = static_cast<qthr::detail::RuntimeState *>(hook_ctx);
+  try {
+    state->on_stop->invoke();
+  } catch (...) {
+    state->stop_error = std::current_exception();
+  }
+}
+}
+/// \endcond
+
+#endif // QTHR_HPP
