@@ -1,0 +1,429 @@
+//! The completion slot: one per job, the state machine behind a future.
+//!
+//! ```text
+//!            start (worker)            complete (worker)
+//!   QUEUED ----------------> RUNNING -------------------> DONE
+//!      |
+//!      +-- cancel (any thread, or the worker at shutdown) --> CANCELLED
+//! ```
+//! Two flag bits ride along while the job is unresolved: `WAITERS` (a thread
+//! parked, or is about to park, on this slot: the resolver must unpark) and
+//! `HAS_THEN` (continuations are attached: the resolver must run them). Whoever
+//! resolves the slot learns both from the single RMW that resolves it, so a
+//! completion that nobody waits for costs no wake-up at all.
+//!
+//! Each slot is cache-line padded and, on the hot path, written by one thread at
+//! a time: the submitter fills it before publishing it through the queue, the
+//! worker writes the result before the resolving RMW.
+
+use crate::park;
+use parking_lot::Mutex;
+use std::cell::UnsafeCell;
+use std::ffi::c_void;
+use std::ptr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+pub(crate) const QUEUED: u32 = 0;
+pub(crate) const RUNNING: u32 = 1;
+pub(crate) const DONE: u32 = 2;
+pub(crate) const CANCELLED: u32 = 3;
+const PHASE: u32 = 3;
+const WAITERS: u32 = 4;
+const HAS_THEN: u32 = 8;
+
+/// A job: a plain function pointer and its argument. Runs on the worker.
+pub type JobFn = unsafe extern "C" fn(arg: *mut c_void) -> *mut c_void;
+
+/// Called instead of the job when the job is cancelled, so the owner of `arg`
+/// can release it (the Rust API uses this to free boxed closures).
+pub type DropFn = unsafe fn(arg: *mut c_void);
+
+/// What a job is: function, argument and an optional release hook for `arg`.
+#[derive(Clone, Copy)]
+pub struct Job {
+    /// The function run on the worker.
+    pub func: JobFn,
+    /// Its argument, passed through untouched.
+    pub arg: *mut c_void,
+    /// Run (on the resolving thread) if the job is cancelled and never runs.
+    pub on_cancel: Option<DropFn>,
+}
+
+// SAFETY: a Job is handed to the worker thread on purpose; the submitter promises
+// (C ABI contract) that `arg` may be used from the worker.
+unsafe impl Send for Job {}
+
+/// How a future was resolved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The job ran; the payload is what it returned.
+    Done(*mut c_void),
+    /// The job never ran.
+    Cancelled,
+}
+
+// SAFETY: the result pointer is an opaque value passed back to the submitter.
+unsafe impl Send for Outcome {}
+
+/// A continuation: a plain function and two words of captured data, so attaching
+/// one allocates nothing. Runs exactly once, on the thread that resolves the slot
+/// (or at once if it was already resolved).
+#[derive(Clone, Copy)]
+pub struct Continuation {
+    /// Called with `data` and the outcome.
+    pub call: unsafe fn(data: [*mut c_void; 2], outcome: Outcome),
+    /// Captured data, passed through.
+    pub data: [*mut c_void; 2],
+}
+
+// SAFETY: the creator of a continuation promises it may run on any thread.
+unsafe impl Send for Continuation {}
+
+impl Continuation {
+    fn run(self, outcome: Outcome) {
+        // SAFETY: the creator of the continuation vouched for `call` and `data`.
+        unsafe { (self.call)(self.data, outcome) }
+    }
+}
+
+/// Who owns the slot's memory while it is in flight.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Kind {
+    /// A synchronous call: the caller owns the slot and waits until it resolves;
+    /// the worker must not touch it after the resolving RMW.
+    Call,
+    /// A future: reference counted between the handle and the queue.
+    Shared,
+}
+
+/// Identity of the runtime that runs the slot's job. Compared, never followed,
+/// except by that runtime's own worker (which knows it is alive).
+pub(crate) type OwnerId = *const ();
+
+/// One job's completion slot.
+#[repr(C, align(128))]
+pub(crate) struct Slot {
+    /// Phase and flags; the futex-like word waiters park on (by address).
+    state: AtomicU32,
+    /// References for `Kind::Shared` slots (handle + queue).
+    refs: AtomicU32,
+    /// Fields below are written by the submitter before the slot is published
+    /// through the queue (a release/acquire hand-off) and are then read-only,
+    /// except `result` (written by the worker before the resolving RMW).
+    kind: UnsafeCell<Kind>,
+    job: UnsafeCell<Option<Job>>,
+    result: UnsafeCell<*mut c_void>,
+    owner: UnsafeCell<OwnerId>,
+    fork_gen: UnsafeCell<u64>,
+    /// Continuations (cold path: a lock only when `then` is used).
+    thens: Mutex<Vec<Continuation>>,
+}
+
+// SAFETY: all shared mutation goes through atomics or the mutex; the UnsafeCell
+// fields follow the single-writer hand-off protocol described on the fields.
+unsafe impl Sync for Slot {}
+// SAFETY: as above; a slot moves between threads through the pool.
+unsafe impl Send for Slot {}
+
+impl Slot {
+    pub(crate) fn new() -> Slot {
+        Slot {
+            state: AtomicU32::new(DONE),
+            refs: AtomicU32::new(0),
+            kind: UnsafeCell::new(Kind::Call),
+            job: UnsafeCell::new(None),
+            result: UnsafeCell::new(ptr::null_mut()),
+            owner: UnsafeCell::new(ptr::null()),
+            fork_gen: UnsafeCell::new(0),
+            thens: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Prepares a recycled slot for a new job.
+    ///
+    /// # Safety
+    /// The caller must own the slot exclusively (fresh from the pool).
+    pub(crate) unsafe fn arm(&self, job: Job, kind: Kind, refs: u32, owner: OwnerId, gen: u64) {
+        // SAFETY: exclusive ownership (contract): no other thread reads these.
+        unsafe {
+            *self.kind.get() = kind;
+            *self.job.get() = Some(job);
+            *self.result.get() = ptr::null_mut();
+            *self.owner.get() = owner;
+            *self.fork_gen.get() = gen;
+        }
+        // Relaxed: the slot is not shared yet; publication through the queue
+        // (release push / acquire pop) orders these stores for the worker.
+        self.refs.store(refs, Ordering::Relaxed);
+        self.state.store(QUEUED, Ordering::Relaxed);
+    }
+
+    pub(crate) fn key(&self) -> usize {
+        &self.state as *const AtomicU32 as usize
+    }
+
+    pub(crate) fn owner(&self) -> OwnerId {
+        // SAFETY: written before publication, read-only afterwards.
+        unsafe { *self.owner.get() }
+    }
+
+    pub(crate) fn fork_gen(&self) -> u64 {
+        // SAFETY: written before publication, read-only afterwards.
+        unsafe { *self.fork_gen.get() }
+    }
+
+    pub(crate) fn kind(&self) -> Kind {
+        // SAFETY: written before publication, read-only afterwards.
+        unsafe { *self.kind.get() }
+    }
+
+    /// The current phase (QUEUED, RUNNING, DONE or CANCELLED).
+    pub(crate) fn phase(&self) -> u32 {
+        // Acquire: a DONE phase must make the result visible.
+        self.state.load(Ordering::Acquire) & PHASE
+    }
+
+    /// The outcome, if resolved.
+    pub(crate) fn outcome(&self) -> Option<Outcome> {
+        // Acquire pairs with the release in `complete`/`cancel`, making `result`
+        // (written before the resolving RMW) visible.
+        match self.state.load(Ordering::Acquire) & PHASE {
+            // SAFETY: DONE is set after `result` was written; never written again
+            // until the slot is recycled, which needs every reference gone.
+            DONE => Some(Outcome::Done(unsafe { *self.result.get() })),
+            CANCELLED => Some(Outcome::Cancelled),
+            _ => None,
+        }
+    }
+
+    /// QUEUED -> RUNNING. Returns the job if it was still queued (false: it was
+    /// cancelled while queued).
+    pub(crate) fn start(&self) -> Option<Job> {
+        // fetch_or(RUNNING) moves QUEUED(0) to RUNNING(1) and leaves CANCELLED(3)
+        // unchanged, so starting costs one RMW and cannot resurrect a cancelled
+        // job. Acquire: the job fields were published before the slot was queued
+        // (also ordered by the queue), and a racing `cancel` must be observed.
+        let prev = self.state.fetch_or(RUNNING, Ordering::Acquire);
+        if prev & PHASE == QUEUED {
+            // SAFETY: only the worker takes the job, after winning QUEUED->RUNNING.
+            unsafe { (*self.job.get()).take() }
+        } else {
+            None
+        }
+    }
+
+    /// RUNNING -> DONE with `result`. Wakes parked waiters, runs continuations.
+    ///
+    /// # Safety
+    /// `this` must be a slot this thread started. For `Kind::Call` slots the
+    /// caller may recycle the slot the moment DONE is visible, so after the
+    /// resolving swap this function only uses the slot's address as a parking
+    /// key (and continuations, which only `Kind::Shared` slots can have; the
+    /// resolver holds a reference to those).
+    pub(crate) unsafe fn complete(this: *const Slot, result: *mut c_void) {
+        // SAFETY: only the worker that started the job writes the result, before
+        // publishing DONE; nobody reads it before observing DONE.
+        unsafe { *(*this).result.get() = result };
+        // SAFETY: the slot is alive until the swap below publishes DONE.
+        let (state, key) = unsafe { (&(*this).state, (*this).key()) };
+        // AcqRel: release publishes `result`; acquire makes continuations pushed
+        // by `then` (under its lock, before it set HAS_THEN) visible to us.
+        let prev = state.swap(DONE, Ordering::AcqRel);
+        // SAFETY: see the function's contract.
+        unsafe { Slot::after_resolve(this, prev, key, Outcome::Done(result)) };
+    }
+
+    /// QUEUED -> CANCELLED. Returns false if the job had started or resolved
+    /// (true if this call, or an earlier one, cancelled it). Runs the job's
+    /// cancel hook, continuations (on this thread) and wakes waiters.
+    ///
+    /// # Safety
+    /// `this` must be alive on entry; as for `complete`, a `Kind::Call` slot is
+    /// not touched after the resolving CAS.
+    pub(crate) unsafe fn cancel(this: *const Slot) -> bool {
+        // SAFETY: alive on entry (contract).
+        let state = unsafe { &(*this).state };
+        let key = state as *const AtomicU32 as usize;
+        // Relaxed initial load: the CAS below re-validates with AcqRel.
+        let mut cur = state.load(Ordering::Relaxed);
+        loop {
+            match cur & PHASE {
+                QUEUED => {}
+                CANCELLED => return true,
+                _ => return false,
+            }
+            // SAFETY: alive on entry; `kind` is read-only while queued.
+            let kind = unsafe { (*this).kind() };
+            // AcqRel: acquire sees continuations attached before HAS_THEN was set;
+            // release orders the cancellation before waiters observe it.
+            match state.compare_exchange_weak(cur, CANCELLED, Ordering::AcqRel, Ordering::Relaxed) {
+                Ok(prev) => {
+                    // Winning QUEUED->CANCELLED makes us the only thread that will
+                    // ever touch the job. Call slots carry no cancel hook and may
+                    // already be recycled by their waiting caller: skip them.
+                    if kind == Kind::Shared {
+                        // SAFETY: Shared slots are kept alive by the canceller's
+                        // reference; the worker never takes a cancelled job.
+                        if let Some(Job {
+                            arg,
+                            on_cancel: Some(hook),
+                            ..
+                        }) = unsafe { (*(*this).job.get()).take() }
+                        {
+                            // SAFETY: the submitter supplied the hook for this arg.
+                            unsafe { hook(arg) };
+                        }
+                    }
+                    // SAFETY: see the function's contract.
+                    unsafe { Slot::after_resolve(this, prev, key, Outcome::Cancelled) };
+                    return true;
+                }
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// # Safety
+    /// `this` is dereferenced only if `prev` has HAS_THEN (a Shared slot whose
+    /// resolver holds a reference).
+    unsafe fn after_resolve(this: *const Slot, prev: u32, key: usize, outcome: Outcome) {
+        if prev & WAITERS != 0 {
+            park::unpark_all(key);
+        }
+        if prev & HAS_THEN != 0 {
+            // SAFETY: see above.
+            let thens = std::mem::take(unsafe { &mut *(*this).thens.lock() });
+            for c in thens {
+                c.run(outcome);
+            }
+        }
+    }
+
+    /// Attaches a continuation: runs it now (on this thread) if the slot is
+    /// already resolved, else on the resolving thread.
+    pub(crate) fn then(&self, cont: Continuation) {
+        let mut list = self.thens.lock();
+        list.push(cont);
+        // Relaxed initial load: the CAS re-validates.
+        let mut cur = self.state.load(Ordering::Relaxed);
+        loop {
+            if cur & PHASE >= DONE {
+                // Resolved before we could flag it: the resolver will not run ours
+                // (only those attached earlier, after we unlock). Take ours back.
+                list.pop();
+                drop(list);
+                // Acquire through outcome(): result visibility.
+                cont.run(self.outcome().expect("resolved"));
+                return;
+            }
+            if cur & HAS_THEN != 0 {
+                return; // already flagged; the resolver will lock and see ours
+            }
+            // Release: our push (under the lock) happens-before the resolver's
+            // acquire swap observes HAS_THEN. The resolver also takes the lock.
+            match self.state.compare_exchange_weak(
+                cur,
+                cur | HAS_THEN,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Blocks the calling thread until the slot resolves or `deadline` passes:
+    /// spins briefly, then parks. Returns the outcome, or None on timeout.
+    pub(crate) fn wait(&self, deadline: Option<Instant>) -> Option<Outcome> {
+        if let Some(o) = self.outcome() {
+            return Some(o);
+        }
+        if park::spin_then_yield(park::CALLER_SPIN, deadline, || self.phase() >= DONE) {
+            return self.outcome();
+        }
+        loop {
+            if let Some(o) = self.outcome() {
+                return Some(o);
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return None;
+            }
+            self.park_until_resolved(deadline, || true);
+        }
+    }
+
+    /// Flags WAITERS and parks once (returns on wake-up, resolution, timeout, or
+    /// when `still_wanted()` is false under the bucket lock).
+    pub(crate) fn park_until_resolved(
+        &self,
+        deadline: Option<Instant>,
+        still_wanted: impl FnOnce() -> bool,
+    ) {
+        // Set WAITERS unless resolved. Relaxed initial load, CAS re-validates.
+        let mut cur = self.state.load(Ordering::Relaxed);
+        loop {
+            if cur & PHASE >= DONE {
+                return;
+            }
+            if cur & WAITERS != 0 {
+                break;
+            }
+            // Relaxed is enough: the flag carries no data; the resolver reads it
+            // from its own RMW, which is ordered after ours in the word's
+            // modification order, and parking_lot's bucket lock orders the rest.
+            match self.state.compare_exchange_weak(
+                cur,
+                cur | WAITERS,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(actual) => cur = actual,
+            }
+        }
+        park::park(self.key(), deadline, || {
+            // Under the bucket lock: the resolver's unpark_all takes the same lock
+            // after its RMW, so either we see the resolution here or we are woken.
+            let s = self.state.load(Ordering::Relaxed);
+            s & PHASE < DONE && s & WAITERS != 0 && still_wanted()
+        });
+    }
+
+    /// Drops a reference; true if it was the last (the caller recycles the slot).
+    pub(crate) fn release_ref(&self) -> bool {
+        // Release, then an acquire fence on the last drop: as Arc, every use of
+        // the slot by other holders happens-before it is recycled.
+        if self.refs.fetch_sub(1, Ordering::Release) == 1 {
+            std::sync::atomic::fence(Ordering::Acquire);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Releases an unrun job's argument (used when a queued slot is discarded).
+    pub(crate) fn discard_job(&self) {
+        // SAFETY: called by the only thread holding a queued slot (fork child
+        // teardown), which then recycles it.
+        if let Some(job) = unsafe { (*self.job.get()).take() } {
+            if let Some(hook) = job.on_cancel {
+                // SAFETY: the submitter supplied the hook for this arg.
+                unsafe { hook(job.arg) };
+            }
+        }
+    }
+}
+
+/// Converts a user timeout (ns; negative = forever) into a deadline.
+pub(crate) fn deadline_after(timeout_ns: i64) -> Option<Instant> {
+    if timeout_ns < 0 {
+        None
+    } else {
+        let now = Instant::now();
+        // Saturate absurd timeouts instead of overflowing Instant.
+        now.checked_add(Duration::from_nanos(timeout_ns as u64))
+            .or_else(|| now.checked_add(Duration::from_secs(86400 * 365 * 100)))
+    }
+}

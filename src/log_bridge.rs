@@ -1,0 +1,79 @@
+//! Forwards `log` records to a C callback (process-wide).
+//!
+//! The bridge installs itself as the `log` crate's logger the first time a
+//! callback is set. If the host program (a Rust program using the rlib) already
+//! installed its own logger, qthr's records go there instead.
+
+use parking_lot::RwLock;
+use std::ffi::{c_void, CString};
+use std::os::raw::c_char;
+
+/// The C callback: `(ctx, level, message)`; level is 1 (error) ..= 5 (trace).
+pub type LogFn = unsafe extern "C" fn(ctx: *mut c_void, level: u32, message: *const c_char);
+
+#[derive(Clone, Copy)]
+struct Sink {
+    cb: LogFn,
+    ctx: *mut c_void,
+}
+
+// SAFETY: the C caller of qthr_set_log_callback promises the callback and its
+// context may be used from any thread.
+unsafe impl Send for Sink {}
+// SAFETY: as above.
+unsafe impl Sync for Sink {}
+
+static SINK: RwLock<Option<Sink>> = RwLock::new(None);
+
+struct Bridge;
+
+static BRIDGE: Bridge = Bridge;
+
+impl log::Log for Bridge {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::max_level()
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        // Copy the sink out: the callback runs without our lock held, so it may
+        // itself call into qthr (or replace the callback).
+        let Some(sink) = *SINK.read_recursive() else {
+            return;
+        };
+        let text = record.args().to_string().replace('\0', " ");
+        let msg = CString::new(text).unwrap_or_default();
+        // SAFETY: the callback was registered for exactly this use; the message
+        // is valid for the duration of the call, as documented.
+        unsafe { (sink.cb)(sink.ctx, record.level() as u32, msg.as_ptr()) };
+    }
+
+    fn flush(&self) {}
+}
+
+/// Sets (or, with `None`, removes) the process-wide callback and the most
+/// verbose level it receives (1..=5; 0 turns logging off).
+pub(crate) fn set(max_level: u32, cb: Option<LogFn>, ctx: *mut c_void) {
+    *SINK.write() = cb.map(|cb| Sink { cb, ctx });
+    let installed = log::set_logger(&BRIDGE).is_ok() || is_ours();
+    if installed {
+        let filter = match (cb, max_level) {
+            (None, _) | (_, 0) => log::LevelFilter::Off,
+            (_, 1) => log::LevelFilter::Error,
+            (_, 2) => log::LevelFilter::Warn,
+            (_, 3) => log::LevelFilter::Info,
+            (_, 4) => log::LevelFilter::Debug,
+            _ => log::LevelFilter::Trace,
+        };
+        log::set_max_level(filter);
+    }
+}
+
+fn is_ours() -> bool {
+    std::ptr::eq(
+        log::logger() as *const dyn log::Log as *const u8,
+        &BRIDGE as *const Bridge as *const u8,
+    )
+}

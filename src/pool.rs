@@ -1,0 +1,135 @@
+//! A pool of completion slots, so a call allocates nothing once warm.
+//!
+//! Each thread keeps a small private cache (no atomics to take or return a slot);
+//! overflow goes to a global lock-free ring, which is where slots freed on the
+//! worker (fire-and-forget jobs) travel back to the submitting threads.
+
+use crate::future::Slot;
+use crossbeam_queue::ArrayQueue;
+use std::cell::RefCell;
+use std::ptr::NonNull;
+use std::sync::OnceLock;
+
+/// Slots a thread keeps for itself.
+const LOCAL_CAP: usize = 64;
+/// Slots kept globally; beyond that, freed slots are deallocated.
+const GLOBAL_CAP: usize = 4096;
+
+/// An owned, boxed slot.
+pub(crate) struct SlotBox(NonNull<Slot>);
+
+// SAFETY: a SlotBox is the unique owner of a heap slot; Slot is Send.
+unsafe impl Send for SlotBox {}
+
+impl SlotBox {
+    fn new() -> SlotBox {
+        SlotBox(NonNull::from(Box::leak(Box::new(Slot::new()))))
+    }
+
+    /// Gives up ownership; the slot must come back through `SlotBox::from_raw`.
+    pub(crate) fn into_raw(self) -> *const Slot {
+        let p = self.0.as_ptr();
+        std::mem::forget(self);
+        p
+    }
+
+    /// # Safety
+    /// `p` came from `into_raw` and nobody else uses it any more.
+    pub(crate) unsafe fn from_raw(p: *const Slot) -> SlotBox {
+        SlotBox(NonNull::new(p as *mut Slot).expect("non-null slot"))
+    }
+
+    pub(crate) fn as_ptr(&self) -> *const Slot {
+        self.0.as_ptr()
+    }
+}
+
+impl std::ops::Deref for SlotBox {
+    type Target = Slot;
+    fn deref(&self) -> &Slot {
+        // SAFETY: we own a live heap slot.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl Drop for SlotBox {
+    fn drop(&mut self) {
+        // SAFETY: unique owner of a Box-allocated slot.
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+    }
+}
+
+fn global() -> &'static ArrayQueue<SlotBox> {
+    static GLOBAL: OnceLock<ArrayQueue<SlotBox>> = OnceLock::new();
+    GLOBAL.get_or_init(|| ArrayQueue::new(GLOBAL_CAP))
+}
+
+struct Local(Vec<SlotBox>);
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        // Thread exit: hand the cache to other threads.
+        for s in self.0.drain(..) {
+            let _ = global().push(s);
+        }
+    }
+}
+
+thread_local! {
+    static LOCAL: RefCell<Local> = const { RefCell::new(Local(Vec::new())) };
+}
+
+/// Takes a slot: the thread's cache, else the global ring, else a new one.
+pub(crate) fn take() -> SlotBox {
+    let cached = LOCAL
+        .try_with(|l| l.try_borrow_mut().ok().and_then(|mut l| l.0.pop()))
+        .ok()
+        .flatten();
+    cached
+        .or_else(|| global().pop())
+        .unwrap_or_else(SlotBox::new)
+}
+
+/// Returns a slot nobody references any more.
+pub(crate) fn give(slot: SlotBox) {
+    let mut slot = Some(slot);
+    // try_with fails during thread-local teardown; the slot then goes global.
+    let _ = LOCAL.try_with(|l| {
+        if let Ok(mut l) = l.try_borrow_mut() {
+            if l.0.len() < LOCAL_CAP {
+                if l.0.capacity() == 0 {
+                    l.0.reserve_exact(LOCAL_CAP);
+                }
+                l.0.extend(slot.take());
+            }
+        }
+    });
+    if let Some(s) = slot {
+        let _ = global().push(s); // ring full: the slot is deallocated
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_reused_on_one_thread() {
+        let a = take();
+        let pa = a.as_ptr();
+        give(a);
+        let b = take();
+        assert_eq!(b.as_ptr(), pa);
+        give(b);
+    }
+
+    #[test]
+    fn slots_freed_elsewhere_come_back_through_the_global_ring() {
+        let slots: Vec<SlotBox> = (0..LOCAL_CAP * 2).map(|_| take()).collect();
+        std::thread::spawn(move || slots.into_iter().for_each(give))
+            .join()
+            .unwrap();
+        // The other thread's cache went to the global ring on its exit.
+        assert!(!global().is_empty());
+    }
+}

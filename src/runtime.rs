@@ -1,0 +1,703 @@
+//! The executor: one worker thread per runtime, its lifecycle, submission,
+//! waiting (including re-entrant waits on the worker) and shutdown.
+//!
+//! This module knows nothing of the C ABI; `ffi.rs` and `api.rs` are thin layers
+//! over it.
+
+use crate::error::Error;
+use crate::fork;
+use crate::future::{deadline_after, Continuation, Job, Kind, Outcome, OwnerId, Slot};
+use crate::park;
+use crate::pool::{self, SlotBox};
+use crate::queue::{JobQueue, Refused};
+use crate::stats::{Stats, WorkerCounters};
+use crossbeam_utils::CachePadded;
+use parking_lot::Mutex;
+use std::cell::Cell;
+use std::ffi::c_void;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+/// The largest queue capacity accepted (the ring is allocated up front).
+pub const MAX_QUEUE_CAPACITY: usize = 1 << 24;
+
+/// Linux limits thread names to 15 bytes.
+const THREAD_NAME_MAX: usize = 15;
+
+/// A hook run on the worker before any job; an `Err` aborts the start.
+pub type StartHook = Box<dyn FnOnce() -> Result<(), String> + Send>;
+/// A hook run on the worker after the last job.
+pub type StopHook = Box<dyn FnOnce() + Send>;
+
+/// How to start a runtime.
+pub struct Config {
+    /// The worker thread's name (truncated to the OS limit).
+    pub thread_name: String,
+    /// How many jobs may be queued at once (1..=MAX_QUEUE_CAPACITY).
+    pub queue_capacity: usize,
+    /// A full queue makes submitters fail with `QueueFull` instead of waiting.
+    pub nonblocking: bool,
+    /// Pin the worker to this CPU.
+    pub cpu: Option<usize>,
+    /// Runs on the worker before any job (load the engine here).
+    pub on_start: Option<StartHook>,
+    /// Runs on the worker after the last job.
+    pub on_stop: Option<StopHook>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            thread_name: "qthr".to_owned(),
+            queue_capacity: 4096,
+            nonblocking: false,
+            cpu: None,
+            on_start: None,
+            on_stop: None,
+        }
+    }
+}
+
+/// How `shutdown` treats jobs still queued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShutdownMode {
+    /// Run every queued job, then stop.
+    Drain,
+    /// Resolve every queued job as cancelled, then stop.
+    Cancel,
+}
+
+thread_local! {
+    /// The runtime whose worker this thread is (null elsewhere).
+    static CURRENT: Cell<*const Shared> = const { Cell::new(ptr::null()) };
+}
+
+fn current_worker() -> *const Shared {
+    CURRENT.try_with(|c| c.get()).unwrap_or(ptr::null())
+}
+
+/// State shared by the handle and the worker thread.
+pub(crate) struct Shared {
+    queue: JobQueue,
+    /// Non-zero while the worker sleeps: the parking key it sleeps on (its idle
+    /// key, or the slot of a foreign future it waits for inside a job).
+    sleep_key: CachePadded<AtomicUsize>,
+    /// Set by `shutdown(Cancel)`: queued jobs are cancelled instead of run.
+    cancel_mode: AtomicBool,
+    nonblocking: bool,
+    fork_gen: u64,
+    name: String,
+    counters: WorkerCounters,
+    join: Mutex<Option<JoinHandle<()>>>,
+    /// True until the worker is about to drop its reference (fork teardown).
+    worker_alive: AtomicBool,
+    /// The address of this byte is the worker's idle parking key.
+    idle_key: u8,
+}
+
+impl Shared {
+    fn id(&self) -> OwnerId {
+        self as *const Shared as OwnerId
+    }
+
+    fn idle_key(&self) -> usize {
+        &self.idle_key as *const u8 as usize
+    }
+
+    fn is_current_worker(&self) -> bool {
+        ptr::eq(current_worker(), self)
+    }
+
+    /// Wakes the worker if it sleeps. Called after every push.
+    fn wake_worker(&self) {
+        // SeqCst: the submitter reserved with a SeqCst RMW on the gate, then
+        // loads this flag; the worker stores the flag (SeqCst), then loads the
+        // gate (SeqCst). In the single total order one of them sees the other:
+        // either the worker sees the job and does not sleep, or we see the flag.
+        if self.sleep_key.load(Ordering::SeqCst) != 0 {
+            let key = self.sleep_key.swap(0, Ordering::SeqCst);
+            if key != 0 {
+                park::unpark_all(key);
+            }
+        }
+    }
+
+    /// Runs (or, in cancel mode, cancels) one popped job. Worker thread only.
+    fn process(&self, p: *const Slot) {
+        // SAFETY: a queued slot is alive: Call slots until their waiting caller
+        // sees them resolved, Shared slots until the queue's reference is dropped.
+        let kind = unsafe { (*p).kind() };
+        self.counters.popped();
+        if self.cancel_mode.load(Ordering::Relaxed) {
+            // SAFETY: alive (above). The worker is the only thread that starts
+            // jobs, so this can only fail to cancel an already cancelled one.
+            unsafe { Slot::cancel(p) };
+            self.counters.cancelled();
+        } else {
+            // SAFETY: alive (above).
+            match unsafe { (*p).start() } {
+                Some(job) => {
+                    // SAFETY: the submitter vouched for func/arg (C contract).
+                    let result = unsafe { (job.func)(job.arg) };
+                    // SAFETY: we started it; after this a Call slot is not touched.
+                    unsafe { Slot::complete(p, result) };
+                    self.counters.completed();
+                }
+                None => self.counters.cancelled(),
+            }
+        }
+        if kind == Kind::Shared {
+            release(p);
+        }
+    }
+
+    /// Drains queued jobs. Worker thread only. Returns how many it processed.
+    fn drain(&self) -> usize {
+        let mut n = 0;
+        while let Some(p) = self.queue.pop() {
+            self.process(p);
+            n += 1;
+        }
+        n
+    }
+
+    /// Spins, then sleeps until work arrives or the queue closes. Worker only.
+    fn idle(&self) {
+        let has_work = || self.queue.len() != 0 || self.queue.is_closed();
+        let start = Instant::now();
+        while start.elapsed() < park::WORKER_SPIN {
+            for _ in 0..64 {
+                if has_work() {
+                    return;
+                }
+                std::hint::spin_loop();
+            }
+        }
+        let key = self.idle_key();
+        // SeqCst: see `wake_worker`.
+        self.sleep_key.store(key, Ordering::SeqCst);
+        if has_work() {
+            self.sleep_key.store(0, Ordering::Relaxed);
+            return;
+        }
+        park::park(key, None, || self.sleep_key.load(Ordering::SeqCst) == key);
+        self.sleep_key.store(0, Ordering::Relaxed);
+    }
+
+    /// Waits, on this runtime's worker, for a slot: runs this runtime's queued
+    /// jobs meanwhile (so a job waiting for work queued behind it, or for another
+    /// runtime whose job calls back into this one, never deadlocks).
+    fn wait_on_worker(&self, p: *const Slot, deadline: Option<Instant>) -> Result<Outcome, Error> {
+        // SAFETY: the caller holds a reference to (or owns) the slot.
+        let s = unsafe { &*p };
+        let own = s.owner() == self.id();
+        loop {
+            if let Some(o) = s.outcome() {
+                return Ok(o);
+            }
+            if let Some(q) = self.queue.pop() {
+                self.process(q);
+                continue;
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(Error::Timeout);
+            }
+            if own {
+                // Not resolved and not queued: it is running, i.e. somewhere up
+                // this very stack. (Check once more: a canceller may have won.)
+                return s.outcome().ok_or(Error::WouldDeadlock);
+            }
+            let ready = || s.phase() >= crate::future::DONE || self.queue.len() != 0;
+            if park::spin_then_yield(park::CALLER_SPIN, deadline, ready) {
+                continue;
+            }
+            let key = s.key();
+            // SeqCst: the same Dekker pair as in `idle`/`wake_worker`: a submitter
+            // to this runtime sees the key and unparks it.
+            self.sleep_key.store(key, Ordering::SeqCst);
+            if self.queue.len() != 0 {
+                self.sleep_key.store(0, Ordering::Relaxed);
+                continue;
+            }
+            s.park_until_resolved(deadline, || self.sleep_key.load(Ordering::SeqCst) == key);
+            self.sleep_key.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Reserves room and pushes slots made by `make` (called once per job, after
+    /// the reservation succeeded, so a batch is queued all-or-nothing).
+    fn enqueue(&self, n: usize, mut make: impl FnMut(usize) -> *const Slot) -> Result<(), Error> {
+        if n > self.queue.capacity() {
+            return Err(Error::InvalidArgument);
+        }
+        // The worker never waits for its own queue to make room: it is the one
+        // that would make it.
+        let reserved = if self.nonblocking || self.is_current_worker() {
+            self.queue.try_reserve(n)
+        } else {
+            self.queue.reserve(n)
+        };
+        match reserved {
+            Ok(()) => {}
+            Err(Refused::Closed) => return Err(Error::Shutdown),
+            Err(Refused::Full) => return Err(Error::QueueFull),
+        }
+        for i in 0..n {
+            self.queue.push(make(i));
+        }
+        self.wake_worker();
+        Ok(())
+    }
+}
+
+/// Drops one reference to a Shared slot, recycling it when it was the last.
+fn release(p: *const Slot) {
+    // SAFETY: the caller owns one reference, so the slot is alive.
+    if unsafe { (*p).release_ref() } {
+        // SAFETY: that was the last reference.
+        pool::give(unsafe { SlotBox::from_raw(p) });
+    }
+}
+
+/// Waits for any slot from any thread, choosing the right strategy.
+fn wait_slot(p: *const Slot, deadline: Option<Instant>) -> Result<Outcome, Error> {
+    // SAFETY: the caller holds a reference to (or owns) the slot.
+    let s = unsafe { &*p };
+    if let Some(o) = s.outcome() {
+        return Ok(o);
+    }
+    if s.fork_gen() != fork::generation() {
+        return Err(Error::Forked);
+    }
+    let me = current_worker();
+    if !me.is_null() {
+        // SAFETY: CURRENT is set only while this thread runs that worker loop,
+        // which holds a reference to its Shared.
+        return unsafe { &*me }.wait_on_worker(p, deadline);
+    }
+    s.wait(deadline).ok_or(Error::Timeout)
+}
+
+/// A running runtime (the owning handle). Dropping it shuts the runtime down
+/// with `Drain` and joins the worker (see `Drop`).
+pub struct Executor {
+    shared: Arc<Shared>,
+}
+
+impl Executor {
+    /// Starts the worker and runs `on_start` on it. Returns once `on_start` has
+    /// finished; if it fails, the worker is joined and `StartFailed` returned.
+    pub fn start(config: Config) -> Result<Executor, Error> {
+        let Config {
+            thread_name,
+            queue_capacity,
+            nonblocking,
+            cpu,
+            on_start,
+            on_stop,
+        } = config;
+        if queue_capacity == 0 || queue_capacity > MAX_QUEUE_CAPACITY {
+            return Err(Error::InvalidArgument);
+        }
+        if cpu.is_some_and(|c| c >= libc::CPU_SETSIZE as usize) {
+            return Err(Error::InvalidArgument);
+        }
+        fork::install();
+        let name = os_thread_name(&thread_name);
+        let shared = Arc::new(Shared {
+            queue: JobQueue::new(queue_capacity),
+            sleep_key: CachePadded::new(AtomicUsize::new(0)),
+            cancel_mode: AtomicBool::new(false),
+            nonblocking,
+            fork_gen: fork::generation(),
+            name: name.clone(),
+            counters: WorkerCounters::default(),
+            join: Mutex::new(None),
+            worker_alive: AtomicBool::new(true),
+            idle_key: 0,
+        });
+        let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel::<Result<(), String>>(1);
+        let worker = shared.clone();
+        let spawned = std::thread::Builder::new()
+            .name(name.clone())
+            .spawn(move || worker_main(worker, cpu, on_start, on_stop, ready_tx));
+        let handle = match spawned {
+            Ok(h) => h,
+            Err(e) => {
+                log::error!("qthr '{name}': cannot start the worker thread: {e}");
+                return Err(Error::StartFailed);
+            }
+        };
+        match ready_rx.recv() {
+            Ok(Ok(())) => {
+                *shared.join.lock() = Some(handle);
+                log::info!("qthr '{name}': worker started (queue capacity {queue_capacity})");
+                Ok(Executor { shared })
+            }
+            Ok(Err(why)) => {
+                let _ = handle.join();
+                log::error!("qthr '{name}': start failed: {why}");
+                Err(Error::StartFailed)
+            }
+            Err(_) => {
+                let _ = handle.join();
+                log::error!("qthr '{name}': the worker exited during start");
+                Err(Error::StartFailed)
+            }
+        }
+    }
+
+    fn check_fork(&self) -> Result<(), Error> {
+        if self.shared.fork_gen != fork::generation() {
+            Err(Error::Forked)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// True on this runtime's worker thread.
+    pub fn on_worker(&self) -> bool {
+        self.shared.is_current_worker()
+    }
+
+    /// The worker thread's name (as set on the OS thread).
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// Queues a job. With `want_future`, returns a future; otherwise the job is
+    /// fire-and-forget.
+    pub fn submit(&self, job: Job, want_future: bool) -> Result<Option<FutureRef>, Error> {
+        self.check_fork()?;
+        let refs = if want_future { 2 } else { 1 };
+        let slot = pool::take();
+        // SAFETY: fresh from the pool, exclusively ours.
+        unsafe {
+            slot.arm(
+                job,
+                Kind::Shared,
+                refs,
+                self.shared.id(),
+                self.shared.fork_gen,
+            )
+        };
+        let p = slot.into_raw();
+        match self.shared.enqueue(1, |_| p) {
+            Ok(()) => Ok(want_future.then(|| FutureRef::from_slot(p))),
+            Err(e) => {
+                // SAFETY: never published; still exclusively ours.
+                pool::give(unsafe { SlotBox::from_raw(p) });
+                Err(e)
+            }
+        }
+    }
+
+    /// Queues `n` jobs at once (all or nothing) with a single worker wake-up.
+    /// `job(i)` is asked for each job in order once room is reserved; `out(i, f)`
+    /// receives each future when `want_futures`.
+    pub fn submit_batch(
+        &self,
+        n: usize,
+        mut job: impl FnMut(usize) -> Job,
+        want_futures: bool,
+        mut out: impl FnMut(usize, FutureRef),
+    ) -> Result<(), Error> {
+        self.check_fork()?;
+        if n == 0 {
+            return Ok(());
+        }
+        let refs = if want_futures { 2 } else { 1 };
+        let (id, gen) = (self.shared.id(), self.shared.fork_gen);
+        self.shared.enqueue(n, |i| {
+            let slot = pool::take();
+            // SAFETY: fresh from the pool, exclusively ours.
+            unsafe { slot.arm(job(i), Kind::Shared, refs, id, gen) };
+            let p = slot.into_raw();
+            if want_futures {
+                out(i, FutureRef::from_slot(p));
+            }
+            p
+        })
+    }
+
+    /// Runs a job and waits for its result. On the worker itself the job runs
+    /// inline. Allocates nothing once the thread's slot cache is warm.
+    pub fn call(&self, job: Job) -> Result<*mut c_void, Error> {
+        self.check_fork()?;
+        if self.on_worker() {
+            // SAFETY: the submitter vouched for func/arg (C contract).
+            let r = unsafe { (job.func)(job.arg) };
+            self.shared.counters.inline();
+            return Ok(r);
+        }
+        let slot = pool::take();
+        // SAFETY: fresh from the pool, exclusively ours. Call slots carry no
+        // cancel hook (see Slot::cancel).
+        unsafe {
+            slot.arm(
+                Job {
+                    on_cancel: None,
+                    ..job
+                },
+                Kind::Call,
+                0,
+                self.shared.id(),
+                self.shared.fork_gen,
+            )
+        };
+        let p = slot.as_ptr();
+        let result = self
+            .shared
+            .enqueue(1, |_| p)
+            .and_then(|()| wait_slot(p, None));
+        // The slot is resolved (or was never queued): nobody else touches it.
+        pool::give(slot);
+        match result? {
+            Outcome::Done(r) => Ok(r),
+            Outcome::Cancelled => {
+                if let Some(hook) = job.on_cancel {
+                    // SAFETY: the job never ran; the hook releases its argument.
+                    unsafe { hook(job.arg) };
+                }
+                Err(Error::Cancelled)
+            }
+        }
+    }
+
+    /// Stops the runtime: no new jobs; queued jobs run (`Drain`) or are cancelled
+    /// (`Cancel`); `on_stop` runs on the worker; the worker is joined. Idempotent
+    /// and safe from any thread but the worker (`WouldDeadlock` there). A later
+    /// `Cancel` upgrades a `Drain` in progress.
+    pub fn shutdown(&self, mode: ShutdownMode) -> Result<(), Error> {
+        self.check_fork()?;
+        if self.on_worker() {
+            return Err(Error::WouldDeadlock);
+        }
+        self.begin_shutdown(mode);
+        let mut join = self.shared.join.lock();
+        if let Some(handle) = join.take() {
+            if handle.join().is_err() {
+                log::error!("qthr '{}': the worker thread panicked", self.shared.name);
+            }
+            log::info!("qthr '{}': worker stopped", self.shared.name);
+        }
+        Ok(())
+    }
+
+    fn begin_shutdown(&self, mode: ShutdownMode) {
+        if mode == ShutdownMode::Cancel {
+            // SeqCst: ordered before the close below, which the worker observes
+            // before it pops the jobs this mode must cancel.
+            self.shared.cancel_mode.store(true, Ordering::SeqCst);
+        }
+        self.shared.queue.close();
+        // Wake it unconditionally: a sleeping worker must notice the close.
+        let key = self.shared.sleep_key.swap(0, Ordering::SeqCst);
+        if key != 0 {
+            park::unpark_all(key);
+        }
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> Result<Stats, Error> {
+        self.check_fork()?;
+        let q = &self.shared.queue;
+        Ok(self.shared.counters.snapshot(|| q.len(), q.high_water()))
+    }
+
+    /// True if this runtime was created before a `fork()` (this is the child).
+    pub fn is_forked(&self) -> bool {
+        self.check_fork().is_err()
+    }
+}
+
+impl Drop for Executor {
+    fn drop(&mut self) {
+        if self.is_forked() {
+            // Fork child: the worker thread does not exist. Release the memory
+            // without joining anything or running any job.
+            if let Some(handle) = self.shared.join.lock().take() {
+                std::mem::forget(handle);
+            }
+            for p in self.shared.queue.drain_raw() {
+                // SAFETY: queued slots are alive; Call slots belong to callers
+                // that do not exist in this process.
+                if unsafe { (*p).kind() } == Kind::Shared {
+                    // SAFETY: we hold the queue's reference.
+                    unsafe { (*p).discard_job() };
+                    release(p);
+                }
+            }
+            // Acquire: pairs with the worker's release store before it drops
+            // its Arc in the parent (the child inherited that memory).
+            if self.shared.worker_alive.load(Ordering::Acquire) {
+                // SAFETY: the worker's own Arc clone lives on a stack that no
+                // longer runs in this process; we drop it on its behalf, once.
+                unsafe { Arc::decrement_strong_count(Arc::as_ptr(&self.shared)) };
+            }
+            return;
+        }
+        if self.on_worker() {
+            // Freed from inside a job: stop taking jobs; the worker drains, runs
+            // on_stop and exits on its own, dropping the last reference.
+            self.begin_shutdown(ShutdownMode::Drain);
+            drop(self.shared.join.lock().take()); // detach
+            return;
+        }
+        let _ = self.shutdown(ShutdownMode::Drain);
+    }
+}
+
+/// The worker thread's body.
+fn worker_main(
+    shared: Arc<Shared>,
+    cpu: Option<usize>,
+    on_start: Option<StartHook>,
+    on_stop: Option<StopHook>,
+    ready: std::sync::mpsc::SyncSender<Result<(), String>>,
+) {
+    let _ = CURRENT.try_with(|c| c.set(Arc::as_ptr(&shared)));
+    let started = (|| {
+        if let Some(cpu) = cpu {
+            pin_to_cpu(cpu)?;
+        }
+        match on_start {
+            Some(hook) => match catch_unwind(AssertUnwindSafe(hook)) {
+                Ok(r) => r,
+                Err(_) => Err("on_start panicked".to_owned()),
+            },
+            None => Ok(()),
+        }
+    })();
+    let ok = started.is_ok();
+    let _ = ready.send(started);
+    drop(ready);
+    if ok {
+        loop {
+            shared.drain();
+            if shared.queue.is_finished() {
+                break;
+            }
+            shared.idle();
+        }
+        if let Some(hook) = on_stop {
+            if catch_unwind(AssertUnwindSafe(hook)).is_err() {
+                log::error!("qthr '{}': on_stop panicked", shared.name);
+            }
+        }
+    }
+    let _ = CURRENT.try_with(|c| c.set(ptr::null()));
+    // Release: see the fork branch of Executor::drop.
+    shared.worker_alive.store(false, Ordering::Release);
+}
+
+fn pin_to_cpu(cpu: usize) -> Result<(), String> {
+    // SAFETY: cpu_set_t is plain data; CPU_SET is bounds-checked by `start`.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+            return Err(format!(
+                "cannot pin to CPU {cpu}: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Truncates to the OS limit on a character boundary and drops NULs.
+fn os_thread_name(name: &str) -> String {
+    let name = name.split('\0').next().unwrap_or("");
+    let mut end = name.len().min(THREAD_NAME_MAX);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    name[..end].to_owned()
+}
+
+/// A reference to a future's completion slot. Dropping it releases the
+/// reference; it never cancels the job.
+pub struct FutureRef(NonNull<Slot>);
+
+// SAFETY: the slot is designed for cross-thread use (see future.rs).
+unsafe impl Send for FutureRef {}
+// SAFETY: every method takes &self and goes through the slot's atomics.
+unsafe impl Sync for FutureRef {}
+
+impl FutureRef {
+    fn from_slot(p: *const Slot) -> FutureRef {
+        FutureRef(NonNull::new(p as *mut Slot).expect("non-null slot"))
+    }
+
+    fn slot(&self) -> &Slot {
+        // SAFETY: we hold a reference.
+        unsafe { self.0.as_ref() }
+    }
+
+    /// Waits until resolved or `timeout_ns` passes (<0 forever, 0 poll).
+    /// `Ok(result)` once done; `Err(Cancelled)` if the job never ran.
+    pub fn wait(&self, timeout_ns: i64) -> Result<*mut c_void, Error> {
+        self.wait_until(deadline_after(timeout_ns))
+    }
+
+    /// Waits until resolved or the deadline passes (None: forever).
+    pub fn wait_until(&self, deadline: Option<Instant>) -> Result<*mut c_void, Error> {
+        match wait_slot(self.0.as_ptr(), deadline)? {
+            Outcome::Done(r) => Ok(r),
+            Outcome::Cancelled => Err(Error::Cancelled),
+        }
+    }
+
+    /// The outcome, if resolved (never blocks).
+    pub fn outcome(&self) -> Option<Outcome> {
+        self.slot().outcome()
+    }
+
+    /// Cancels the job if it has not started. `Ok` if it will never run.
+    pub fn cancel(&self) -> Result<(), Error> {
+        let s = self.slot();
+        if s.outcome().is_none() && s.fork_gen() != fork::generation() {
+            return Err(Error::Forked);
+        }
+        // SAFETY: we hold a reference.
+        if unsafe { Slot::cancel(self.0.as_ptr()) } {
+            Ok(())
+        } else {
+            Err(Error::NotCancellable)
+        }
+    }
+
+    /// Attaches a continuation (runs exactly once; see `Slot::then`).
+    pub fn then(&self, cont: Continuation) -> Result<(), Error> {
+        let s = self.slot();
+        if s.outcome().is_none() && s.fork_gen() != fork::generation() {
+            return Err(Error::Forked);
+        }
+        s.then(cont);
+        Ok(())
+    }
+
+    /// Gives up the Rust handle, keeping its reference (for FFI).
+    pub fn into_raw(self) -> *const c_void {
+        let p = self.0.as_ptr() as *const c_void;
+        std::mem::forget(self);
+        p
+    }
+
+    /// # Safety
+    /// `p` must come from `into_raw` and its reference must not be used again.
+    pub unsafe fn from_raw(p: *const c_void) -> FutureRef {
+        FutureRef::from_slot(p as *const Slot)
+    }
+}
+
+impl Drop for FutureRef {
+    fn drop(&mut self) {
+        release(self.0.as_ptr());
+    }
+}

@@ -1,0 +1,69 @@
+//! Counters a runtime keeps, and the snapshot it reports.
+
+use crossbeam_utils::CachePadded;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A snapshot of a runtime's counters. Exact once the runtime is quiescent;
+/// while jobs flow, fields are read one by one and may be off by a job or two.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Jobs accepted (queued, or run inline on the worker).
+    pub submitted: u64,
+    /// Jobs that ran to completion.
+    pub completed: u64,
+    /// Jobs that never ran (cancelled, or discarded by a `Cancel` shutdown).
+    pub cancelled: u64,
+    /// Jobs queued right now (or reserved by a submitter about to push).
+    pub queue_len: u64,
+    /// The most jobs ever queued at once.
+    pub queue_high_water: u64,
+}
+
+/// Counters written only by the worker thread (single writer: load + store, no
+/// read-modify-write on the hot path), read by anyone.
+#[derive(Default)]
+pub(crate) struct WorkerCounters {
+    popped: CachePadded<AtomicU64>,
+    completed: AtomicU64,
+    cancelled: AtomicU64,
+    inline: AtomicU64,
+}
+
+/// Single-writer increment. Relaxed: statistics guard no data.
+fn bump(c: &AtomicU64) {
+    c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+}
+
+impl WorkerCounters {
+    /// Worker only.
+    pub(crate) fn popped(&self) {
+        bump(&self.popped);
+    }
+    /// Worker only.
+    pub(crate) fn completed(&self) {
+        bump(&self.completed);
+    }
+    /// Worker only.
+    pub(crate) fn cancelled(&self) {
+        bump(&self.cancelled);
+    }
+    /// Worker only: a job run inline (submitted and completed at once).
+    pub(crate) fn inline(&self) {
+        bump(&self.inline);
+        bump(&self.completed);
+    }
+
+    pub(crate) fn snapshot(&self, queue_len: impl FnOnce() -> usize, high_water: usize) -> Stats {
+        // Relaxed: statistics. `popped` is read before the queue length, so a job
+        // moving from the queue to the worker meanwhile is counted, not lost.
+        let popped = self.popped.load(Ordering::Relaxed);
+        let queue_len = queue_len();
+        Stats {
+            submitted: popped + self.inline.load(Ordering::Relaxed) + queue_len as u64,
+            completed: self.completed.load(Ordering::Relaxed),
+            cancelled: self.cancelled.load(Ordering::Relaxed),
+            queue_len: queue_len as u64,
+            queue_high_water: high_water as u64,
+        }
+    }
+}
