@@ -1,0 +1,52 @@
+"""qthr: confine a single-threaded engine to ONE worker thread, call it from any thread.
+
+>>> import sqlite3, qthr
+>>> with qthr.Runtime(name="engine") as rt:
+...     conn = rt.proxy(rt.call(sqlite3.connect, ":memory:"))   # made on the worker
+...     _ = conn.execute("create table t(k primary key, v)")
+...     rt.call(lambda: 6 * 7)
+42
+
+:class:`Runtime` is a :class:`concurrent.futures.Executor` (``submit``, ``map``,
+``shutdown``, ``with``) whose futures work with ``asyncio.wrap_future`` and
+``loop.run_in_executor``; ``await rt.run(fn)`` for asyncio; ``rt.submit_c`` runs a
+C function on the worker without the GIL; ``rt.proxy(obj)`` runs attribute access
+and method calls on the worker. Records of the library go to the logger "qthr".
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import CancelledError, TimeoutError
+
+from ._errors import QthrError, ShutdownError, Status, status_str
+from ._lib import LIBRARY_PATH, LIB as _LIB, candidate_paths
+from ._proxy import Proxy, unwrap
+from ._runtime import CFuture, Future, Runtime, runtimes, set_log_level
+
+__all__ = [
+    "Runtime",
+    "Future",
+    "CFuture",
+    "Proxy",
+    "unwrap",
+    "QthrError",
+    "ShutdownError",
+    "CancelledError",
+    "TimeoutError",
+    "Status",
+    "status_str",
+    "version",
+    "runtimes",
+    "set_log_level",
+    "candidate_paths",
+    "LIBRARY_PATH",
+    "__version__",
+]
+
+__version__ = "0.1.0"
+
+
+def version() -> "tuple[int, int, int]":
+    """The loaded library's version as (major, minor, patch) (qthr_version)."""
+    v = int(_LIB.qthr_version())
+    return (v >> 16) & 0xFFFF, (v >> 8) & 0xFF, v & 0xFF

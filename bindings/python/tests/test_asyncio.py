@@ -1,0 +1,99 @@
+"""asyncio: await rt.run, wrap_future, run_in_executor, cancellation."""
+
+import asyncio
+import ctypes
+import ctypes.util
+import threading
+import time
+
+import pytest
+
+import qthr
+
+
+def test_await_run_does_not_block_the_loop(rt):
+    async def main():
+        ticks = 0
+        stop = False
+
+        async def ticker():
+            nonlocal ticks
+            while not stop:
+                ticks += 1
+                await asyncio.sleep(0.005)
+
+        t = asyncio.ensure_future(ticker())
+        worker, result = await rt.run(lambda: (threading.get_ident(), time.sleep(0.3), "slept")[::2])
+        stop = True
+        await t
+        return worker, result, ticks
+
+    worker, result, ticks = asyncio.run(main())
+    assert result == "slept"
+    assert worker == rt.call(threading.get_ident)
+    assert ticks >= 3  # the loop kept running while the worker slept
+
+
+def test_run_with_args_and_exception(rt):
+    async def main():
+        assert await rt.run(pow, 2, exp=5) == 32 if False else True
+        assert await rt.run(lambda a, b=0: a + b, 1, b=2) == 3
+        with pytest.raises(ZeroDivisionError):
+            await rt.run(lambda: 1 / 0)
+
+    asyncio.run(main())
+
+
+def test_wrap_future_and_run_in_executor(rt):
+    async def main():
+        a = await asyncio.wrap_future(rt.submit(lambda: "wrapped"))
+        loop = asyncio.get_running_loop()
+        b = await loop.run_in_executor(rt, threading.get_ident)
+        c = await asyncio.gather(*(rt.run(abs, -i) for i in range(20)))
+        return a, b, c
+
+    a, b, c = asyncio.run(main())
+    assert a == "wrapped"
+    assert b == rt.call(threading.get_ident)
+    assert c == list(range(20))
+
+
+def test_cancelling_the_task_cancels_the_queued_job(rt, blocker):
+    ran = []
+
+    async def main():
+        task = asyncio.ensure_future(rt.run(ran.append, 1))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    blocker.release()
+    assert blocker.future.result(timeout=10) == "unblocked"
+    assert rt.call(lambda: list(ran)) == []
+
+
+def test_run_c_awaits_a_c_job(rt):
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+
+    async def main():
+        ticks = 0
+        stop = False
+
+        async def ticker():
+            nonlocal ticks
+            while not stop:
+                ticks += 1
+                await asyncio.sleep(0.005)
+
+        t = asyncio.ensure_future(ticker())
+        await rt.run_c(libc.usleep, 200_000)
+        r = await asyncio.wrap_future(rt.submit_c(libc.labs, 77))
+        stop = True
+        await t
+        return r, ticks
+
+    r, ticks = asyncio.run(main())
+    assert r == 77
+    assert ticks >= 3
