@@ -1,0 +1,3 @@
+module github.com/qthr/qthr/bindings/go
+
+go 1.24
