@@ -20,6 +20,7 @@ mod queue;
 pub mod runtime;
 mod stats;
 
+pub use api::{Future, Runtime, RuntimeBuilder};
 pub use error::Error;
 pub use future::{Continuation, Job, JobFn, Outcome};
 pub use runtime::{Config, Executor, FutureRef, ShutdownMode};

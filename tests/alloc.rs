@@ -1,0 +1,87 @@
+//! Behaviour: the call path allocates nothing once warm, and submit + wait
+//! allocates nothing amortised (completion slots are pooled). Alone in its own
+//! binary because it counts every allocation of the process.
+
+use qthr::ffi::*;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+struct Counting;
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards to the system allocator, counting calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged.
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        // SAFETY: forwarded unchanged.
+        unsafe { System.dealloc(p, l) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+unsafe extern "C" fn inc(arg: *mut c_void) -> *mut c_void {
+    (arg as usize + 1) as *mut c_void
+}
+
+#[test]
+fn calls_and_pooled_futures_do_not_allocate() {
+    let mut rt: *mut qthr_runtime = std::ptr::null_mut();
+    // SAFETY: valid out-pointer; defaults.
+    assert_eq!(
+        unsafe { qthr_init(std::ptr::null(), &mut rt) },
+        qthr_status::QTHR_OK
+    );
+    let mut r: *mut c_void = std::ptr::null_mut();
+    let run = |n: usize, r: &mut *mut c_void| {
+        for i in 0..n {
+            // SAFETY: live runtime, valid job.
+            assert_eq!(
+                unsafe { qthr_call(rt, Some(inc), i as *mut c_void, r) },
+                qthr_status::QTHR_OK
+            );
+            assert_eq!(*r as usize, i + 1);
+        }
+    };
+    run(1000, &mut r); // warm up the thread's slot cache
+    let before = ALLOCS.load(Ordering::Relaxed);
+    run(100_000, &mut r);
+    let per_call = ALLOCS.load(Ordering::Relaxed) - before;
+    assert_eq!(
+        per_call, 0,
+        "qthr_call allocated {per_call} times in 100k calls"
+    );
+
+    let submit_wait = |n: usize| {
+        for i in 0..n {
+            let mut f: *mut qthr_future = std::ptr::null_mut();
+            let mut r: *mut c_void = std::ptr::null_mut();
+            // SAFETY: live runtime, valid job and out-pointers.
+            unsafe {
+                assert_eq!(
+                    qthr_submit(rt, Some(inc), i as *mut c_void, &mut f),
+                    qthr_status::QTHR_OK
+                );
+                assert_eq!(qthr_wait(f, -1, &mut r), qthr_status::QTHR_OK);
+                qthr_future_free(f);
+            }
+            assert_eq!(r as usize, i + 1);
+        }
+    };
+    submit_wait(1000);
+    let before = ALLOCS.load(Ordering::Relaxed);
+    submit_wait(100_000);
+    let n = ALLOCS.load(Ordering::Relaxed) - before;
+    assert!(
+        n <= 100,
+        "submit+wait allocated {n} times in 100k round trips"
+    );
+    // SAFETY: live runtime, freed once.
+    unsafe { qthr_free(rt) };
+}
