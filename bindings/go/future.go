@@ -51,7 +51,7 @@ func (f *Future) Wait(ctx context.Context) (any, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if C.qthrgo_on_worker_thread() != 0 {
+	if onWorkerThread() {
 		timeout := int64(-1)
 		if dl, ok := ctx.Deadline(); ok {
 			timeout = max(int64(time.Until(dl)), 0)
@@ -67,7 +67,28 @@ func (f *Future) Wait(ctx context.Context) (any, error) {
 		case StatusWouldDeadlock, StatusForked, StatusInvalidArgument:
 			return nil, statusErr(st)
 		}
-		// OK or CANCELLED: the Go side resolves on this thread or is about to.
+		// OK or CANCELLED: the Go side is resolved, or is about to be.
+		<-f.j.done
+		return f.result()
+	}
+	if acquireCWait() {
+		// Fast path: let the library hand the completion over (spin, then
+		// park). Without a ctx to watch, for as long as it takes; else for
+		// about one spin budget, then fall back to the select below.
+		timeout := int64(-1)
+		if ctx.Done() != nil {
+			timeout = int64(cWaitSpin)
+			if dl, ok := ctx.Deadline(); ok {
+				timeout = min(timeout, max(int64(time.Until(dl)), 0))
+			}
+		}
+		st := Status(C.qthr_wait(f.c, C.int64_t(timeout), nil))
+		releaseCWait()
+		runtime.KeepAlive(f)
+		if st == StatusOK || st == StatusCancelled {
+			<-f.j.done
+			return f.result()
+		}
 	}
 	select {
 	case <-f.j.done:

@@ -194,6 +194,14 @@ func (rt *Runtime) Call(fn func() (any, error)) (any, error) {
 	if fn == nil {
 		return nil, ErrInvalidArgument
 	}
+	if acquireCWait() {
+		defer releaseCWait()
+	} else if !onWorkerThread() {
+		// Too many goroutines already wait inside C: queue the job and park
+		// this goroutine on a channel instead of holding an OS thread. (On
+		// the worker, qthr_call runs the job inline: no wait at all.)
+		return rt.callParked(fn)
+	}
 	j := &job{fn: fn}
 	h := newHandle(j)
 	if !rt.g.enter() {
@@ -210,6 +218,26 @@ func (rt *Runtime) Call(fn func() (any, error)) (any, error) {
 	if j.state.Load() != jobDone {
 		return nil, fmt.Errorf("qthr: call returned before its job ran: %w", ErrInternal)
 	}
+	return j.val, j.err
+}
+
+// callParked is Call through the queue and a channel: no OS thread is held
+// while the job is queued or runs.
+func (rt *Runtime) callParked(fn func() (any, error)) (any, error) {
+	j := &job{fn: fn, done: make(chan struct{}), async: true}
+	h := newHandle(j)
+	if !rt.g.enter() {
+		deleteHandle(h)
+		return nil, ErrShutdown
+	}
+	st := Status(C.qthrgo_post(rt.c, C.uintptr_t(h)))
+	rt.g.exit()
+	runtime.KeepAlive(rt)
+	if st != StatusOK {
+		deleteHandle(h)
+		return nil, statusErr(st)
+	}
+	<-j.done
 	return j.val, j.err
 }
 

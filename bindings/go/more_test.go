@@ -1,0 +1,144 @@
+package qthr_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	qthr "github.com/qthr/qthr/bindings/go"
+)
+
+func TestWaitForItselfIsAnError(t *testing.T) {
+	rt := newRT(t, qthr.Config{})
+	var self *qthr.Future
+	ready := make(chan struct{})
+	f, err := rt.Submit(func() (any, error) {
+		<-ready
+		return self.Wait(context.Background())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	self = f
+	close(ready)
+	if _, err := wait(t, f); !errors.Is(err, qthr.ErrWouldDeadlock) {
+		t.Fatalf("a job waiting for its own future = %v; want ErrWouldDeadlock", err)
+	}
+}
+
+// Runtimes calling each other: a waits for b, whose job calls back into a.
+// On a's worker, waiting runs a's queued jobs, so this does not deadlock.
+func TestRuntimesCallingEachOther(t *testing.T) {
+	a := newRT(t, qthr.Config{ThreadName: "a"})
+	b := newRT(t, qthr.Config{ThreadName: "b"})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// Through a Future waited for on a's worker.
+	v, err := a.Call(func() (any, error) {
+		f, err := b.Submit(func() (any, error) {
+			return a.Call(func() (any, error) { return "from a", nil })
+		})
+		if err != nil {
+			return nil, err
+		}
+		return f.Wait(ctx)
+	})
+	if err != nil || v != "from a" {
+		t.Fatalf("a -> b -> a (Submit/Wait) = %v, %v", v, err)
+	}
+	// Through nested calls.
+	n, err := qthr.Do(a, func() (int, error) {
+		return qthr.Do(b, func() (int, error) {
+			return qthr.Do(a, func() (int, error) { return 3, nil })
+		})
+	})
+	if err != nil || n != 3 {
+		t.Fatalf("a -> b -> a (Do) = %v, %v", n, err)
+	}
+}
+
+func threads(t *testing.T) int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skip("no /proc/self/status")
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "Threads:" {
+			n, _ := strconv.Atoi(f[1])
+			return n
+		}
+	}
+	t.Skip("no Threads line")
+	return 0
+}
+
+// Many goroutines blocked in Call do not each hold an OS thread.
+func TestManyBlockedCallersStayCheap(t *testing.T) {
+	rt := newRT(t, qthr.Config{QueueCapacity: 1024})
+	b := block(t, rt)
+	before := threads(t)
+	const callers = 400
+	var wg sync.WaitGroup
+	var ok atomic.Int64
+	var order sync.Map
+	for i := 0; i < callers; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			v, err := rt.Call(func() (any, error) { return i, nil })
+			if err == nil && v == i {
+				ok.Add(1)
+			}
+			order.Store(i, true)
+		}(i)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for rt.Stats().QueueLen < callers && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if q := rt.Stats().QueueLen; q < callers {
+		t.Fatalf("only %d of %d calls queued", q, callers)
+	}
+	during := threads(t)
+	t.Logf("threads: %d before, %d with %d callers blocked", before, during, callers)
+	b.Release()
+	wg.Wait()
+	if ok.Load() != callers {
+		t.Fatalf("%d of %d calls returned their own result", ok.Load(), callers)
+	}
+	if during-before > callers/4 {
+		t.Fatalf("%d callers blocked in Call made %d threads (%d before)", callers, during, before)
+	}
+}
+
+// Fire-and-forget jobs discarded by Shutdown(Cancel) release their handles
+// (TestMain checks that no handle is left) and never run.
+func TestPostCancelledByShutdown(t *testing.T) {
+	rt := newRT(t, qthr.Config{})
+	b := block(t, rt)
+	var ran atomic.Int64
+	for i := 0; i < 50; i++ {
+		if err := rt.Post(func() error { ran.Add(1); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shut := make(chan error, 1)
+	go func() { shut <- rt.Shutdown(qthr.Cancel) }()
+	time.Sleep(10 * time.Millisecond)
+	b.Release()
+	if err := <-shut; err != nil {
+		t.Fatal(err)
+	}
+	if ran.Load() != 0 {
+		t.Fatalf("%d posted jobs ran despite Shutdown(Cancel)", ran.Load())
+	}
+	if st := rt.Stats(); st.Cancelled != 50 {
+		t.Fatalf("stats %+v; want 50 cancelled", st)
+	}
+}
