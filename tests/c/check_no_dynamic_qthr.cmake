@@ -1,0 +1,10 @@
+# cmake -DEXE=<file> -P check_no_dynamic_qthr.cmake: fails if EXE needs libqthr.so at run time.
+find_program(READELF readelf REQUIRED)
+execute_process(COMMAND "${READELF}" -d "${EXE}" OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "readelf -d ${EXE} failed")
+endif()
+if(out MATCHES "libqthr")
+  message(FATAL_ERROR "${EXE} depends on the shared libqthr:\n${out}")
+endif()
+message(STATUS "${EXE}: no dynamic dependency on libqthr")
