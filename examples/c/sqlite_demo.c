@@ -65,7 +65,7 @@ static int engine_open(engine *e) {
     return 1;
   }
   const char *setup =
-      "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;"
+      "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;"
       "CREATE TABLE IF NOT EXISTS rows(tid INTEGER NOT NULL, seq INTEGER NOT NULL, payload TEXT);"
       "DELETE FROM rows;";
   char *err = NULL;
