@@ -36,6 +36,7 @@ import ctypes
 import logging
 import os
 import threading
+import weakref
 from ctypes import byref, c_void_p
 from typing import Any, Callable, Deque, Dict, Iterable, Optional, Set, TypeVar, Union
 
@@ -148,9 +149,10 @@ def _cancel_and_notify(fut: concurrent.futures.Future) -> None:
 class Future(concurrent.futures.Future):
     """The future of a Python job: a real :class:`concurrent.futures.Future`.
 
-    ``cancel()`` also takes a not-yet-started job out of the worker's queue, and
-    ``result()`` / ``exception()`` called on the worker thread itself run the
-    queued jobs ahead of it inline instead of deadlocking.
+    ``cancel()`` also takes a not-yet-started job out of the worker's queue;
+    ``result()`` / ``exception()`` wait inside qthr (GIL released, a short spin
+    before sleeping), and on the worker thread itself run the queued jobs ahead
+    of this one inline instead of deadlocking.
     """
 
     def __init__(self) -> None:
@@ -169,30 +171,38 @@ class Future(concurrent.futures.Future):
             _cancel_and_notify(self)
         return True
 
-    def _qthr_help(self) -> None:
-        """On the worker thread, wait through qthr (runs queued jobs inline)."""
-        rt = self._qthr_rt
+    def _qthr_wait(self, timeout: Optional[float]) -> None:
+        """Wait through qthr_wait, GIL released: it spins briefly before it sleeps,
+        and on the worker thread it runs the queued jobs ahead of this one inline
+        instead of deadlocking."""
         cfut = self._qthr_cfut
-        if rt is None or not cfut or self.done() or not rt._is_worker_thread():
+        if not cfut or self.done():
             return
-        if self.running():  # a job waiting for itself (or for a job that waits on it)
+        rt = self._qthr_rt
+        if rt is not None and self.running() and rt._is_worker_thread():
+            # a job waiting for itself (or for a job up its own stack)
             raise QthrError(Status.WOULD_DEADLOCK,
                             "waiting on the worker thread for a job that is already running there")
-        st = LIB.qthr_wait(cfut, -1, None)
+        ns = -1 if timeout is None else max(0, int(timeout * 1e9))
+        st = LIB.qthr_wait(cfut, ns, None)
+        if st == _OK:
+            return  # the trampoline resolved this future before the job returned
+        if st == _TIMEOUT:
+            raise concurrent.futures.TimeoutError()
         if st == _CANCELLED:
             if _jobs.pop(self._qthr_key, None) is not None:
                 _cancel_and_notify(self)
-        elif st != _OK:
-            raise error_for(st, "waiting on the worker for a job that cannot run first")
+            return
+        raise error_for(st)
 
     def result(self, timeout: Optional[float] = None) -> Any:
         """The job's return value; re-raises what it raised (traceback kept)."""
-        self._qthr_help()
+        self._qthr_wait(timeout)
         return super().result(timeout)
 
     def exception(self, timeout: Optional[float] = None) -> Optional[BaseException]:
         """What the job raised, or None."""
-        self._qthr_help()
+        self._qthr_wait(timeout)
         return super().exception(timeout)
 
     def __del__(self) -> None:
@@ -212,8 +222,11 @@ class CFuture(concurrent.futures.Future):
     """The future of a C job (:meth:`Runtime.submit_c`); its result is an int address.
 
     Resolved by whoever sees the C future complete first: a thread blocked in
-    :meth:`result` (waiting in ``qthr_wait`` with the GIL released) or the reaper
-    thread woken through the eventfd. The worker never takes the GIL for it.
+    :meth:`result` (waiting in ``qthr_wait`` with the GIL released) or, once
+    something waits without calling result() (``add_done_callback``,
+    ``asyncio.wrap_future``, ``concurrent.futures.wait``/``as_completed``), the
+    ``qthr-reaper`` thread, woken through an eventfd that the core's
+    ``qthr_then_notify_fd`` writes to. The worker never takes the GIL for it.
     """
 
     def __init__(self) -> None:
@@ -221,6 +234,25 @@ class CFuture(concurrent.futures.Future):
         self._qthr_rt: Optional[Runtime] = None
         self._qthr_cfut: Optional[int] = None
         self._qthr_keep: Any = None  # the function and argument objects, kept alive
+        self._qthr_watched = False
+        if isinstance(getattr(self, "_waiters", None), list):
+            self._waiters = _WatchOnWait(self)
+
+    def _qthr_watch(self) -> None:
+        """From now on the reaper resolves this future when the job finishes."""
+        with self._condition:  # type: ignore[attr-defined]
+            if self._qthr_watched or not self._qthr_cfut:
+                return
+            self._qthr_watched = True
+        if self.done() or self._qthr_poll(0) != _TIMEOUT:
+            return
+        _reaper.watch(self)
+
+    def add_done_callback(self, fn: Callable[[concurrent.futures.Future], object]) -> None:
+        """Call ``fn(future)`` once the job has finished (from the reaper thread,
+        or at once if it already has)."""
+        super().add_done_callback(fn)
+        self._qthr_watch()
 
     def _qthr_poll(self, timeout_ns: int) -> int:
         cfut = self._qthr_cfut
@@ -281,6 +313,21 @@ class CFuture(concurrent.futures.Future):
                 pass
 
 
+class _WatchOnWait(list):
+    """CFuture._waiters: ``concurrent.futures.wait``/``as_completed`` install their
+    waiter here; that is the moment the future must be watched by the reaper."""
+
+    def __init__(self, fut: CFuture) -> None:
+        super().__init__()
+        self._fut = weakref.ref(fut)
+
+    def append(self, waiter: Any) -> None:
+        super().append(waiter)  # first: a synchronous resolution must see it
+        fut = self._fut()
+        if fut is not None:
+            fut._qthr_watch()
+
+
 class _Reaper:
     """Resolves C futures nobody waits on, woken by qthr_then_notify_fd (no GIL)."""
 
@@ -290,8 +337,7 @@ class _Reaper:
         self.rfd = -1
         self.wfd = -1
         self.stopping = False
-        self.queues: Dict[int, Deque[CFuture]] = {}
-        self.then_cb: Any = None
+        self.pending: "list[CFuture]" = []
 
     def _start_locked(self) -> None:
         if self.thread is not None:
@@ -305,19 +351,13 @@ class _Reaper:
         self.thread = threading.Thread(target=self._loop, name="qthr-reaper", daemon=True)
         self.thread.start()
 
-    def watch(self, rt: "Runtime", fut: CFuture) -> None:
+    def watch(self, fut: CFuture) -> None:
         with self.lock:
             self._start_locked()
-            q = self.queues.get(id(rt))
-            if q is None:
-                q = self.queues[id(rt)] = collections.deque()
-            q.append(fut)
+            self.pending.append(fut)
             wfd = self.wfd
-        if NOTIFY_FD_ADDR:
-            st = LIB.qthr_future_then(fut._qthr_cfut, NOTIFY_FD_ADDR, wfd)
-        else:  # an old core without qthr_then_notify_fd: a GIL-taking callback
-            st = LIB.qthr_future_then(fut._qthr_cfut, _FALLBACK_THEN_ADDR, wfd)
-        if st != _OK:
+        then = NOTIFY_FD_ADDR or _FALLBACK_THEN_ADDR  # the fallback takes the GIL
+        if LIB.qthr_future_then(fut._qthr_cfut, then, wfd) != _OK:
             fut._qthr_poll(0)
 
     def kick(self) -> None:
@@ -343,18 +383,15 @@ class _Reaper:
                 return
 
     def drain(self) -> None:
+        """Resolve every watched future whose job has finished."""
         with self.lock:
-            queues = list(self.queues.items())
-        for key, q in queues:
-            while q:
-                fut = q[0]
-                if not fut.done() and fut._qthr_poll(0) == _TIMEOUT:
-                    break  # the head is still pending; later ones finish after it
-                q.popleft()
-            if not q:
-                with self.lock:
-                    if not q and self.queues.get(key) is q:
-                        del self.queues[key]
+            items, self.pending = self.pending, []
+        if not items:
+            return
+        still = [f for f in items if not f.done() and f._qthr_poll(0) == _TIMEOUT]
+        if still:
+            with self.lock:
+                self.pending[:0] = still
 
     def stop(self) -> None:
         with self.lock:
@@ -375,7 +412,7 @@ class _Reaper:
                     pass
         self.rfd = self.wfd = -1
         self.thread = None
-        self.queues = {}
+        self.pending = []
 
 
 def _fallback_then(ctx: Optional[int], st: int, result: Optional[int]) -> None:
@@ -660,7 +697,6 @@ class Runtime(concurrent.futures.Executor):
         if st != _OK:
             raise error_for(st)
         fut._qthr_cfut = out.value
-        _reaper.watch(self, fut)
         return fut
 
     def call_c(self, cfunc: Any, arg: Any = None) -> int:
@@ -727,9 +763,11 @@ class Runtime(concurrent.futures.Executor):
         for job in list(_jobs.values()):
             if job.rt is self and job.fut is not None:
                 job.fut.cancel()
-        q = _reaper.queues.get(id(self))
-        for fut in list(q or ()):
-            fut.cancel()
+        with _reaper.lock:
+            watched = list(_reaper.pending)
+        for fut in watched:
+            if fut._qthr_rt is self:
+                fut.cancel()
 
     def _do_shutdown(self, mode: int) -> None:
         try:
@@ -746,8 +784,7 @@ class Runtime(concurrent.futures.Executor):
             if job.rt is self and job.fut is not None:
                 if _jobs.pop(key, None) is not None:
                     _cancel_and_notify(job.fut)
-        if id(self) in _reaper.queues:
-            _reaper.drain()
+        _reaper.drain()
         _hooks.pop(self._hooks_key, None)
         with _live_lock:
             _live.discard(self)

@@ -128,3 +128,21 @@ def test_submit_c_type_errors(rt):
         rt.submit_c("not a function", None)
     with pytest.raises(TypeError):
         rt.submit_c(libc.labs, object())
+
+
+def test_as_completed_and_late_callbacks(rt):
+    futs = [rt.submit_c(libc.labs, i) for i in range(20)]
+    assert sorted(f.result() for f in concurrent.futures.as_completed(futs, timeout=30)) == list(range(20))
+    fut = rt.submit_c(libc.labs, 8)
+    rt.call(int)  # the C job has finished (FIFO), but nobody has looked yet
+    got = []
+    fut.add_done_callback(lambda f: got.append(f.result()))
+    assert got == [8]  # already finished: called at once
+
+
+def test_wait_first_completed_on_a_slow_c_job(rt):
+    slow = rt.submit_c(libc.usleep, 200_000)
+    done, pending = concurrent.futures.wait([slow], timeout=0.01)
+    assert not done and pending == {slow}
+    done, pending = concurrent.futures.wait([slow], timeout=30)
+    assert done == {slow}
