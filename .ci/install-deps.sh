@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine of this project's kind lacks, and nothing it has.
+# Idempotent; safe to run again. Needs root (as CI has) for apt-get.
+set -euo pipefail
+
+need_debs=()
+for pkg in cmake ninja-build pkg-config libsqlite3-dev sqlite3 googletest libgtest-dev \
+           clang valgrind python3-venv; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_debs+=("$pkg")
+done
+if ((${#need_debs[@]})); then
+  echo "install-deps: apt-get install ${need_debs[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_debs[@]}"
+fi
+
+command -v cargo >/dev/null || { echo "install-deps: cargo (rustup) is required" >&2; exit 1; }
+command -v go >/dev/null || { echo "install-deps: go is required" >&2; exit 1; }
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+
+py=python3
+"$py" -c 'import pytest' 2>/dev/null || "$py" -m pip install -q pytest
+"$py" -c 'import setuptools, wheel' 2>/dev/null || "$py" -m pip install -q setuptools wheel
+echo "install-deps: ok"
