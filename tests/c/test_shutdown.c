@@ -63,9 +63,26 @@ static void under_load(qthr_shutdown_mode mode) {
     sa[i] = (sub_arg){rt, &ran, 0, 0, calloc(KEEP, sizeof(qthr_future *)), QTHR_OK};
     CHECK(pthread_create(&th[i], NULL, submitter, &sa[i]) == 0);
   }
-  tu_sleep_ms(150);
+  tu_sleep_ms(100);
+  /* Make sure jobs are queued when the shutdown starts: a job that blocks the worker
+   * until 50 ms after the queue behind it is seen non-empty. */
+  tu_gate gate;
+  tu_gate_init(&gate);
+  qthr_future *g = NULL;
+  CHECK_OK(qthr_submit(rt, tu_job_gate, &gate, &g));
+  CHECK(WAIT_UNTIL(atomic_load(&gate.waiting) == 1, 10000));
+  qthr_stats q;
+  memset(&q, 0, sizeof q);
+  q.size = sizeof q;
+  CHECK(WAIT_UNTIL(qthr_get_stats(rt, &q) == QTHR_OK && q.queue_len > 0, 10000));
+  tu_opener op = {&gate, 50};
+  pthread_t opener = tu_open_later(&op);
   CHECK_OK(qthr_shutdown(rt, mode));
   long ran_at_return = atomic_load(&ran);
+  pthread_join(opener, NULL);
+  CHECK_OK(qthr_wait(g, 0, NULL)); /* the running job finished */
+  qthr_future_free(g);
+  tu_gate_destroy(&gate);
   long ok = 0, fut_ok = 0, fut_cancelled = 0;
   for (int i = 0; i < NSUB; i++) {
     pthread_join(th[i], NULL);
@@ -90,8 +107,8 @@ static void under_load(qthr_shutdown_mode mode) {
   printf("  %s: %ld accepted, %ld ran, %" PRIu64 " cancelled (%ld/%ld kept futures ok/cancelled)\n",
          mode == QTHR_DRAIN ? "drain" : "cancel", ok, ran_at_return, st.cancelled, fut_ok,
          fut_cancelled);
-  CHECK_EQ(st.submitted, ok);
-  CHECK_EQ(st.completed, ran_at_return);
+  CHECK_EQ(st.submitted, ok + 1);             /* + the gate job */
+  CHECK_EQ(st.completed, ran_at_return + 1);
   CHECK_EQ(st.submitted, st.completed + st.cancelled);
   CHECK_EQ(st.queue_len, 0);
   if (mode == QTHR_DRAIN) {
