@@ -8,6 +8,7 @@ import enum
 import fractions
 import pathlib
 import uuid
+import weakref
 from typing import TYPE_CHECKING, Any, Dict, Iterator, Tuple
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -69,6 +70,21 @@ def _w_special(obj: Any, name: str, args: tuple) -> Any:
     return getattr(type(obj), name)(obj, *args)
 
 
+def _release(*objs: Any) -> None:
+    """Runs on the worker: the references handed over are dropped there."""
+    del objs
+
+
+def _post_release(rt: "Runtime", *objs: Any) -> None:
+    """Hand our references to the worker, so no destructor of the engine's
+    objects runs on a foreign thread (unless the runtime is gone)."""
+    try:
+        if not rt._shutdown_started and not rt._is_worker_thread():
+            rt._post(_release, *objs)
+    except Exception:  # interpreter teardown
+        pass
+
+
 class _Method:
     """A method of a proxied object: calling it runs the call on the worker."""
 
@@ -77,14 +93,23 @@ class _Method:
     def __init__(self, rt: "Runtime", fn: Any, owner: "Proxy") -> None:
         self._rt = rt
         self._fn = fn
-        self._owner = owner
+        self._owner = weakref.ref(owner)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         result = self._rt.call(_w_call, self._fn, args, kwargs)
-        return _get(self._owner, "_qthr_wrap")(result)
+        owner = self._owner()
+        if owner is not None:
+            return _get(owner, "_qthr_wrap")(result)
+        return result if isinstance(result, (PLAIN_TYPES, Proxy)) else Proxy(self._rt, result)
 
     def __repr__(self) -> str:
         return f"<qthr proxy method {getattr(self._fn, '__name__', '?')}>"
+
+    def __del__(self) -> None:
+        fn = getattr(self, "_fn", None)
+        if fn is not None:
+            self._fn = None
+            _post_release(self._rt, fn)
 
 
 class Proxy:
@@ -93,7 +118,9 @@ class Proxy:
     Made by :meth:`Runtime.proxy`. Supports ``len()``, iteration (``next`` runs
     on the worker), ``in``, indexing, ``with`` blocks, calling, ``repr``/``str``
     and ``bool``. Bound methods are looked up once and cached; attributes whose
-    names start with ``_qthr_`` belong to the proxy itself.
+    names start with ``_qthr_`` belong to the proxy itself. When the proxy goes
+    away, its reference to the object is dropped on the worker, so the object's
+    destructor does not run on a foreign thread.
     """
 
     __slots__ = ("_qthr_rt", "_qthr_obj", "_qthr_wrap_results", "_qthr_methods", "__weakref__")
@@ -103,6 +130,17 @@ class Proxy:
         _set(self, "_qthr_obj", obj)
         _set(self, "_qthr_wrap_results", bool(wrap_results))
         _set(self, "_qthr_methods", {})
+
+    def __del__(self) -> None:
+        # The object belongs to the worker: our last references to it go there.
+        try:
+            rt = _get(self, "_qthr_rt")
+            obj = _get(self, "_qthr_obj")
+            methods = _get(self, "_qthr_methods")
+        except AttributeError:
+            return
+        _set(self, "_qthr_obj", None)
+        _post_release(rt, obj, methods)
 
     def _qthr_wrap(self, value: Any) -> Any:
         if value is _get(self, "_qthr_obj"):

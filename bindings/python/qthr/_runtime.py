@@ -668,6 +668,17 @@ class Runtime(concurrent.futures.Executor):
                 exc = job = None  # type: ignore[assignment]
         return job.result  # type: ignore[no-any-return]
 
+    def _post(self, fn: Callable[..., Any], *args: Any) -> bool:
+        """Fire and forget ``fn(*args)`` on the worker (no future; what it raises
+        is dropped). False if it could not be queued."""
+        job = _Job(fn, args, {}, None, self)
+        key = id(job)
+        _jobs[key] = job
+        if LIB.qthr_submit(self._handle, _JOB_ADDR, key, None) != _OK:
+            _jobs.pop(key, None)
+            return False
+        return True
+
     async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """``await rt.run(fn, ...)``: run on the worker without blocking the loop.
 

@@ -142,3 +142,29 @@ def test_wrap_results_off(rt):
     cur = db.execute("select 1")
     assert isinstance(cur, sqlite3.Cursor)
     db.close()
+
+
+class Owned:
+    deaths = []
+
+    def __del__(self):
+        Owned.deaths.append(threading.get_ident())
+
+
+class Factory:
+    def make(self):
+        return Owned()
+
+
+def test_proxied_results_are_released_on_the_worker(rt):
+    import gc
+
+    Owned.deaths.clear()
+    worker = rt.call(threading.get_ident)
+    factory = rt.proxy(rt.call(Factory))
+    child = factory.make()  # an Owned, proxied; only the proxy holds it
+    assert isinstance(child, qthr.Proxy)
+    del child
+    gc.collect()
+    rt.call(int)  # FIFO: the release job has run
+    assert Owned.deaths == [worker]
