@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"testing"
+	"time"
 
 	qthr "github.com/qthr/qthr/bindings/go"
 	"github.com/qthr/qthr/bindings/go/internal/ctest"
@@ -147,4 +148,37 @@ func BenchmarkSubmitParallel(b *testing.B) {
 			_, _ = f.Wait(ctx)
 		}
 	})
+}
+
+// BenchmarkRatioCallVsChannel alternates blocks of rt.Call and of the
+// LockOSThread channel pattern, so both see the same machine load, and reports
+// ns per call of each and their ratio (call/chan; the goal is <= 0.25).
+func BenchmarkRatioCallVsChannel(b *testing.B) {
+	rt := newRT(b, qthr.Config{})
+	lt := startLockedThread()
+	defer lt.stop()
+	const block = 256
+	var tCall, tChan time.Duration
+	calls := 0
+	b.ResetTimer()
+	for done := 0; done < b.N; done += block {
+		n := min(block, b.N-done)
+		t0 := time.Now()
+		for i := 0; i < n; i++ {
+			_, _ = rt.Call(noop)
+		}
+		t1 := time.Now()
+		for i := 0; i < n; i++ {
+			_, _ = lt.call(noop)
+		}
+		tChan += time.Since(t1)
+		tCall += t1.Sub(t0)
+		calls += n
+	}
+	b.StopTimer()
+	callNs := float64(tCall.Nanoseconds()) / float64(calls)
+	chanNs := float64(tChan.Nanoseconds()) / float64(calls)
+	b.ReportMetric(callNs, "call-ns/op")
+	b.ReportMetric(chanNs, "chan-ns/op")
+	b.ReportMetric(callNs/chanNs, "call/chan")
 }

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Test entry point of the Go binding (bindings/go) and its example (examples/go):
+# builds the library, go vet, go test -race, a benchmark smoke run, the example.
+# Works from any directory; exits non-zero on the first failure.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+export GOTOOLCHAIN=local
+export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
+export CGO_ENABLED=1
+
+echo "== go: building the library (cargo build --release)"
+(cd "$root" && cargo build --release --quiet)
+lib="$root/target/release/libqthr.a"
+test -f "$lib" && test -f "$root/include/qthr.h"
+
+# Go's build cache does not look at the contents of libqthr.a or of the header
+# (outside the package): fold a digest of both into the cgo flags so that a
+# changed library always means a rebuilt and relinked binding.
+lib_id="$(cat "$lib" "$root/include/qthr.h" | sha256sum | cut -c1-16)"
+export CGO_CFLAGS="${CGO_CFLAGS:--g -O2} -DQTHR_GO_LIB_ID=$lib_id"
+
+cd "$here"
+echo "== go: $(go version)"
+echo "== go vet"
+go vet ./...
+(cd "$root/examples/go" && go vet ./...)
+
+echo "== go test -race"
+go test -race -count=1 -timeout 300s ./...
+
+echo "== go test (shared library, -tags qthr_dynamic)"
+go test -tags qthr_dynamic -count=1 -timeout 120s -run 'TestSubmitWaitCallDo|TestCallC|TestPanicsAreErrors' .
+
+echo "== benchmark smoke (-benchtime=100x)"
+go test -run '^$' -bench . -benchtime=100x -count=1 -timeout 120s . | tee /dev/stderr | \
+  awk '/^Benchmark/ { sub(/-[0-9]+$/, "", $1); ns[$1] = $3 }
+       END { if (ns["BenchmarkChannelLockOSThread"] > 0)
+               printf "ratio Call/ChannelLockOSThread = %.2f (smoke run, not a measurement)\n",
+                      ns["BenchmarkCall"] / ns["BenchmarkChannelLockOSThread"] }'
+
+echo "== example (examples/go: goroutines writing into SQLite through qthr)"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+(cd "$root/examples/go" && go build -o "$tmp/qthr-example" .)
+"$tmp/qthr-example" -goroutines 8 -rows 300
+"$tmp/qthr-example" -goroutines 4 -rows 100 -db "$tmp/events.db"
+"$tmp/qthr-example" -goroutines 4 -rows 100 -db "$tmp/events.db"   # reopens: 800 rows in all
+
+echo "== go: all passed"
