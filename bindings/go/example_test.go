@@ -9,7 +9,7 @@ import (
 	qthr "github.com/qthr/qthr/bindings/go"
 )
 
-func Example() {
+func Example_runtime() {
 	var engine map[string]int // thread-affine state: only ever touched on the worker
 	rt, err := qthr.New(qthr.Config{
 		ThreadName: "engine",

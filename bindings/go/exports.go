@@ -19,6 +19,12 @@ import (
 func qthrGoJob(h C.uintptr_t) {
 	hd := cgo.Handle(h)
 	j := hd.Value().(*job)
+	// Also the acquire edge (for the race detector) of the submitter's
+	// writes, which reached this thread through C.
+	if !j.state.CompareAndSwap(jobQueued, jobRunning) {
+		logRecord(levelError, "a job ran twice, or after it was resolved as not run: ignored")
+		return
+	}
 	j.run()
 	if j.post && j.err != nil {
 		if pe, ok := j.err.(*PanicError); ok {

@@ -5,6 +5,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+
+	"github.com/qthr/qthr/bindings/go/internal/counters"
 )
 
 // Job states. The transitions are atomic operations, which also gives the race
@@ -35,19 +37,15 @@ type job struct {
 	post bool
 }
 
-// liveHandles counts the cgo.Handles of jobs not yet released (tests check that
-// nothing leaks).
-var liveHandles atomic.Int64
-
 func newHandle(j *job) cgo.Handle {
-	liveHandles.Add(1)
+	counters.LiveHandles.Add(1) // tests check that nothing leaks
 	j.state.Store(jobQueued)
 	return cgo.NewHandle(j)
 }
 
 func deleteHandle(h cgo.Handle) {
 	h.Delete()
-	liveHandles.Add(-1)
+	counters.LiveHandles.Add(-1)
 }
 
 // run executes the job's function on the worker, turning a panic into *PanicError.
@@ -58,9 +56,6 @@ func (j *job) run() {
 			j.err = &PanicError{Value: r, Stack: debug.Stack()}
 		}
 	}()
-	if !j.state.CompareAndSwap(jobQueued, jobRunning) {
-		panic("qthr: a job ran twice or after it was cancelled")
-	}
 	j.val, j.err = j.fn()
 }
 

@@ -31,10 +31,10 @@ echo "== go test -race"
 go test -race -count=1 -timeout 300s ./...
 
 echo "== go test (shared library, -tags qthr_dynamic)"
-go test -tags qthr_dynamic -count=1 -timeout 120s -run 'TestSubmitWaitCallDo|TestCallC|TestPanicsAreErrors' .
+go test -tags qthr_dynamic -count=1 -timeout 120s -run 'TestSubmitWaitCallDo|TestCallC|TestPanicsAreErrors' ./internal/tests
 
 echo "== benchmark smoke (-benchtime=100x)"
-go test -run '^$' -bench . -benchtime=100x -count=1 -timeout 120s . | tee /dev/stderr | \
+go test -run '^$' -bench . -benchtime=100x -count=1 -timeout 120s ./internal/tests | tee /dev/stderr | \
   awk '/^Benchmark/ { sub(/-[0-9]+$/, "", $1); ns[$1] = $3 }
        END { if (ns["BenchmarkChannelLockOSThread"] > 0)
                printf "ratio Call/ChannelLockOSThread = %.2f (smoke run, not a measurement)\n",

@@ -1,4 +1,4 @@
-package qthr_test
+package tests
 
 import (
 	"context"

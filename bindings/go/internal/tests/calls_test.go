@@ -1,4 +1,4 @@
-package qthr_test
+package tests
 
 import (
 	"context"
@@ -13,13 +13,14 @@ import (
 	"unsafe"
 
 	qthr "github.com/qthr/qthr/bindings/go"
+	"github.com/qthr/qthr/bindings/go/internal/counters"
 	"github.com/qthr/qthr/bindings/go/internal/ctest"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if code == 0 {
-		if n := qthr.LiveHandles(); n != 0 {
+		if n := counters.LiveHandles.Load(); n != 0 {
 			fmt.Fprintf(os.Stderr, "FAIL: %d job handles leaked\n", n)
 			code = 1
 		}
