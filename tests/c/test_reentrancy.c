@@ -1,7 +1,8 @@
 /* Re-entrancy never deadlocks: on the worker, qthr_call runs the job inline (before jobs
  * already queued, nested too); qthr_wait on a still-queued future of the same runtime runs
  * queued jobs inline until that future is done (each job still runs exactly once, in FIFO
- * order); qthr_shutdown returns QTHR_WOULD_DEADLOCK (and the runtime keeps working);
+ * order); waiting for the running job itself => QTHR_WOULD_DEADLOCK (header); qthr_shutdown
+ * returns QTHR_WOULD_DEADLOCK (and the runtime keeps working);
  * qthr_on_worker tells runtimes apart; calling another runtime from a worker works. */
 #include "testutil.h"
 
@@ -128,6 +129,33 @@ static void wait_inline_case(int64_t timeout) {
 static void test_wait_inline_forever(void) { wait_inline_case(-1); }
 static void test_wait_inline_timeout(void) { wait_inline_case(5000 * MS); }
 
+static qthr_future *_Atomic g_self;
+static tu_gate g_self_gate;
+
+static void *job_wait_self(void *arg) {
+  (void)arg;
+  tu_gate_wait(&g_self_gate);
+  void *res = NULL;
+  /* waiting for the job that is running (itself) can never finish */
+  CHECK_ST(qthr_wait(atomic_load(&g_self), -1, &res), QTHR_WOULD_DEADLOCK);
+  return (void *)8;
+}
+
+static void test_wait_for_itself(void) {
+  CHECK_OK(qthr_init(NULL, &g_rt));
+  tu_gate_init(&g_self_gate);
+  qthr_future *f = NULL;
+  CHECK_OK(qthr_submit(g_rt, job_wait_self, NULL, &f));
+  atomic_store(&g_self, f);
+  tu_gate_open(&g_self_gate);
+  void *res = NULL;
+  CHECK_OK(qthr_wait(f, -1, &res));
+  CHECK_EQ((intptr_t)res, 8);
+  qthr_future_free(f);
+  qthr_free(g_rt);
+  tu_gate_destroy(&g_self_gate);
+}
+
 static void *job_shutdown_self(void *arg) {
   (void)arg;
   CHECK_ST(qthr_shutdown(g_rt, QTHR_DRAIN), QTHR_WOULD_DEADLOCK);
@@ -187,6 +215,7 @@ int main(int argc, char **argv) {
   RUN(test_call_inline);
   RUN(test_wait_inline_forever);
   RUN(test_wait_inline_timeout);
+  RUN(test_wait_for_itself);
   RUN(test_shutdown_from_worker);
   RUN(test_two_runtimes);
   return 0;

@@ -281,6 +281,60 @@ static void test_waiting_submitters_get_shutdown(void) {
   }
 }
 
+typedef struct {
+  qthr_runtime *rt;
+  qthr_future *f; /* NULL: do a qthr_call instead */
+  qthr_status st;
+  atomic_int returned;
+} blocked_arg;
+
+static void *blocked_caller(void *p) {
+  blocked_arg *b = (blocked_arg *)p;
+  if (b->f) b->st = qthr_wait(b->f, -1, NULL);
+  else b->st = qthr_call(b->rt, tu_job_identity, NULL, NULL);
+  atomic_store(&b->returned, 1);
+  return NULL;
+}
+
+/* Threads blocked in qthr_call / qthr_wait on queued jobs are released by a CANCEL
+ * shutdown with QTHR_CANCELLED (nothing hangs). */
+static void test_cancel_releases_blocked_callers(void) {
+  tu_gate gate;
+  qthr_future *running = NULL;
+  qthr_runtime *rt = tu_runtime_blocked(NULL, &gate, &running);
+  qthr_future *queued = NULL;
+  CHECK_OK(qthr_submit(rt, tu_job_identity, NULL, &queued));
+  blocked_arg b[4];
+  pthread_t th[4];
+  for (int i = 0; i < 4; i++) {
+    b[i].rt = rt;
+    b[i].f = (i % 2) ? queued : NULL;
+    b[i].st = QTHR_PANIC;
+    atomic_init(&b[i].returned, 0);
+    CHECK(pthread_create(&th[i], NULL, blocked_caller, &b[i]) == 0);
+  }
+  /* the two qthr_calls are queued once the queue holds 3 jobs */
+  qthr_stats q;
+  memset(&q, 0, sizeof q);
+  q.size = sizeof q;
+  CHECK(WAIT_UNTIL(qthr_get_stats(rt, &q) == QTHR_OK && q.queue_len == 3, 5000));
+  tu_sleep_ms(20);
+  for (int i = 0; i < 4; i++) CHECK(!atomic_load(&b[i].returned));
+  tu_opener op = {&gate, 50};
+  pthread_t opener = tu_open_later(&op);
+  CHECK_OK(qthr_shutdown(rt, QTHR_CANCEL));
+  pthread_join(opener, NULL);
+  for (int i = 0; i < 4; i++) {
+    pthread_join(th[i], NULL);
+    CHECK_ST(b[i].st, QTHR_CANCELLED);
+  }
+  CHECK_OK(qthr_wait(running, 0, NULL));
+  qthr_future_free(running);
+  qthr_future_free(queued);
+  qthr_free(rt);
+  tu_gate_destroy(&gate);
+}
+
 int main(int argc, char **argv) {
   tu_watchdog(40);
   RUN(test_drain_under_load);
@@ -288,5 +342,6 @@ int main(int argc, char **argv) {
   RUN(test_idempotent_and_after);
   RUN(test_concurrent_shutdown_callers);
   RUN(test_waiting_submitters_get_shutdown);
+  RUN(test_cancel_releases_blocked_callers);
   return 0;
 }

@@ -249,6 +249,47 @@ static void test_then_notify_fd(void) {
   tu_gate_destroy(&gate);
 }
 
+/* then races completion and cancel: each callback still runs exactly once, with the
+ * status that matches what happened to the job. */
+#define NRACE 4000
+static atomic_int g_race_calls[NRACE];
+static qthr_status g_race_status[NRACE];
+
+static void cb_race(void *ctx, qthr_status st, void *result) {
+  intptr_t i = (intptr_t)ctx;
+  g_race_status[i] = st;
+  if (st == QTHR_OK) CHECK((intptr_t)result == i);
+  atomic_fetch_add(&g_race_calls[i], 1);
+}
+
+static void test_then_races(void) {
+  qthr_runtime *rt = NULL;
+  CHECK_OK(qthr_init(NULL, &rt));
+  static qthr_future *fs[NRACE];
+  static qthr_status cancel_st[NRACE];
+  for (intptr_t i = 0; i < NRACE; i++) {
+    atomic_store(&g_race_calls[i], 0);
+    g_race_status[i] = QTHR_PANIC;
+    cancel_st[i] = QTHR_PANIC;
+    CHECK_OK(qthr_submit(rt, tu_job_identity, (void *)i, &fs[i]));
+    CHECK_OK(qthr_future_then(fs[i], cb_race, (void *)i)); /* the worker may be running it */
+    if (i % 3 == 0) cancel_st[i] = qthr_cancel(fs[i]);
+    if (i % 5 == 0) {
+      qthr_future_free(fs[i]);
+      fs[i] = NULL;
+    }
+  }
+  CHECK_OK(qthr_shutdown(rt, QTHR_DRAIN));
+  for (int i = 0; i < NRACE; i++) {
+    CHECK_MSG(atomic_load(&g_race_calls[i]) == 1, "callback %d ran %d times", i,
+              atomic_load(&g_race_calls[i]));
+    if (cancel_st[i] == QTHR_OK) CHECK_ST(g_race_status[i], QTHR_CANCELLED);
+    else CHECK_OK(g_race_status[i]);
+    qthr_future_free(fs[i]);
+  }
+  qthr_free(rt);
+}
+
 int main(int argc, char **argv) {
   tu_watchdog(30);
   RUN(test_then_pending_runs_on_worker_after_job);
@@ -257,5 +298,6 @@ int main(int argc, char **argv) {
   RUN(test_then_shutdown_cancel);
   RUN(test_then_several_callbacks_and_free);
   RUN(test_then_notify_fd);
+  RUN(test_then_races);
   return 0;
 }
