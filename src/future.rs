@@ -17,11 +17,10 @@
 //! worker writes the result before the resolving RMW.
 
 use crate::park;
-use parking_lot::Mutex;
+use crate::sync::{fence, AtomicU32, Mutex, Ordering};
 use std::cell::UnsafeCell;
 use std::ffi::c_void;
 use std::ptr;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 pub(crate) const QUEUED: u32 = 0;
@@ -396,7 +395,7 @@ impl Slot {
         // Release, then an acquire fence on the last drop: as Arc, every use of
         // the slot by other holders happens-before it is recycled.
         if self.refs.fetch_sub(1, Ordering::Release) == 1 {
-            std::sync::atomic::fence(Ordering::Acquire);
+            fence(Ordering::Acquire);
             true
         } else {
             false

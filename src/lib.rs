@@ -14,11 +14,14 @@ pub mod ffi;
 mod fork;
 mod future;
 mod log_bridge;
+#[cfg(all(test, loom))]
+mod loom_tests;
 mod park;
 mod pool;
 mod queue;
 pub mod runtime;
 mod stats;
+mod sync;
 
 pub use api::{Future, Runtime, RuntimeBuilder};
 pub use error::Error;

@@ -6,7 +6,8 @@
 //! spin at once, so spinners never take the last core away from the worker when
 //! callers outnumber cores; the others go straight to yielding and parking.
 
-use std::hint::spin_loop;
+#![cfg_attr(loom, allow(dead_code))]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -40,7 +41,13 @@ fn max_spinners() -> usize {
 pub(crate) struct SpinPermit(());
 
 impl SpinPermit {
+    #[cfg(loom)]
+    pub(crate) fn try_acquire() -> Option<SpinPermit> {
+        None
+    }
+
     /// Takes a permit if fewer than `cores - 1` threads hold one.
+    #[cfg(not(loom))]
     pub(crate) fn try_acquire() -> Option<SpinPermit> {
         // Relaxed: the counter is a heuristic ration, it guards no data. A
         // momentary overshoot by one racing thread is harmless.
@@ -60,9 +67,20 @@ impl Drop for SpinPermit {
     }
 }
 
+/// Under loom, spinning is pointless (and unbounded for the model): check once.
+#[cfg(loom)]
+pub(crate) fn spin_then_yield(
+    _budget: Duration,
+    _deadline: Option<Instant>,
+    mut done: impl FnMut() -> bool,
+) -> bool {
+    done()
+}
+
 /// Spins (with a permit) for up to `budget`, then yields a few times, polling
 /// `done`. Returns true as soon as `done()` does; false when the caller should
 /// park. Never runs past `deadline`.
+#[cfg(not(loom))]
 pub(crate) fn spin_then_yield(
     budget: Duration,
     deadline: Option<Instant>,
@@ -82,7 +100,7 @@ pub(crate) fn spin_then_yield(
                 if done() {
                     return true;
                 }
-                spin_loop();
+                std::hint::spin_loop();
             }
             if Instant::now() >= until {
                 break;
@@ -101,6 +119,7 @@ pub(crate) fn spin_then_yield(
     false
 }
 
+#[cfg(not(loom))]
 /// Parks the calling thread on `key` while `validate()` holds (checked under the
 /// parking lot's bucket lock, so a concurrent `unpark_all(key)` is never missed),
 /// until woken or `deadline`.
@@ -121,6 +140,7 @@ pub(crate) fn park(key: usize, deadline: Option<Instant>, validate: impl FnOnce(
 
 /// Wakes every thread parked on `key`. Stale keys are harmless: a thread woken
 /// for nothing re-checks its condition and parks again.
+#[cfg(not(loom))]
 pub(crate) fn unpark_all(key: usize) {
     // SAFETY: `key` is only used as an identifier.
     unsafe {
@@ -128,7 +148,50 @@ pub(crate) fn unpark_all(key: usize) {
     }
 }
 
-#[cfg(test)]
+/// Loom model of parking_lot_core's contract: `validate` runs under the same
+/// lock `unpark_all` takes, so a wake-up between the check and the sleep is never
+/// lost. A timed park just yields (the model explores "timed out" and "woken").
+/// If a park is never matched by an unpark, loom reports the deadlock.
+#[cfg(loom)]
+mod model {
+    use loom::sync::{Condvar, Mutex};
+
+    loom::lazy_static! {
+        static ref LOT: (Mutex<u64>, Condvar) = (Mutex::new(0), Condvar::new());
+    }
+
+    pub(crate) fn park(
+        _key: usize,
+        deadline: Option<std::time::Instant>,
+        validate: impl FnOnce() -> bool,
+    ) {
+        let (lock, cv) = &*LOT;
+        let g = lock.lock().unwrap();
+        if !validate() {
+            return;
+        }
+        if deadline.is_some() {
+            drop(g);
+            loom::thread::yield_now();
+            return;
+        }
+        let seen = *g;
+        let mut g = g;
+        while *g == seen {
+            g = cv.wait(g).unwrap();
+        }
+    }
+
+    pub(crate) fn unpark_all(_key: usize) {
+        let (lock, cv) = &*LOT;
+        *lock.lock().unwrap() += 1;
+        cv.notify_all();
+    }
+}
+#[cfg(loom)]
+pub(crate) use model::{park, unpark_all};
+
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 

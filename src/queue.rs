@@ -8,9 +8,9 @@
 
 use crate::future::Slot;
 use crate::park;
+use crate::sync::{AtomicUsize, Ordering};
 use crossbeam_queue::ArrayQueue;
 use crossbeam_utils::CachePadded;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 const CLOSED: usize = 1 << (usize::BITS - 1);
 
