@@ -70,17 +70,19 @@ def _w_special(obj: Any, name: str, args: tuple) -> Any:
     return getattr(type(obj), name)(obj, *args)
 
 
-def _release(*objs: Any) -> None:
-    """Runs on the worker: the references handed over are dropped there."""
-    del objs
+def _release(box: list) -> None:
+    """Runs on the worker: the references handed over in ``box`` die here."""
+    box.clear()
 
 
-def _post_release(rt: "Runtime", *objs: Any) -> None:
-    """Hand our references to the worker, so no destructor of the engine's
-    objects runs on a foreign thread (unless the runtime is gone)."""
+def _post_release(rt: "Runtime", box: list) -> None:
+    """Hand the references in ``box`` (our only ones) to the worker, so no
+    destructor of the engine's objects runs on a foreign thread (unless the
+    runtime is gone). The box is emptied there: no local variable of this
+    thread may keep an object alive past the worker's ``clear()``."""
     try:
         if not rt._shutdown_started and not rt._is_worker_thread():
-            rt._post(_release, *objs)
+            rt._post(_release, box)
     except Exception:  # interpreter teardown
         pass
 
@@ -106,10 +108,10 @@ class _Method:
         return f"<qthr proxy method {getattr(self._fn, '__name__', '?')}>"
 
     def __del__(self) -> None:
-        fn = getattr(self, "_fn", None)
-        if fn is not None:
+        if getattr(self, "_fn", None) is not None:
+            box = [self._fn]
             self._fn = None
-            _post_release(self._rt, fn)
+            _post_release(self._rt, box)
 
 
 class Proxy:
@@ -135,12 +137,12 @@ class Proxy:
         # The object belongs to the worker: our last references to it go there.
         try:
             rt = _get(self, "_qthr_rt")
-            obj = _get(self, "_qthr_obj")
-            methods = _get(self, "_qthr_methods")
+            box = [_get(self, "_qthr_obj"), _get(self, "_qthr_methods")]
         except AttributeError:
             return
         _set(self, "_qthr_obj", None)
-        _post_release(rt, obj, methods)
+        _set(self, "_qthr_methods", {})
+        _post_release(rt, box)
 
     def _qthr_wrap(self, value: Any) -> Any:
         if value is _get(self, "_qthr_obj"):

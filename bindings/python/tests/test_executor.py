@@ -283,3 +283,20 @@ def test_many_threads_call_concurrently(rt):
     for t in threads:
         t.join(60)
     assert rt.call(lambda: counter["n"]) == 1600
+
+
+def test_no_per_job_state_is_left_behind():
+    from qthr import _runtime
+
+    with qthr.Runtime() as rt:
+        for _ in range(200):
+            rt.call(int)
+        futs = [rt.submit(int) for _ in range(200)]
+        for f in futs[::2]:
+            f.cancel()
+        concurrent.futures.wait(futs, timeout=30)
+        with pytest.raises(ZeroDivisionError):
+            rt.call(lambda: 1 / 0)
+        rt.call(int)
+    assert not [j for j in _runtime._jobs.values() if j.rt is rt]
+    assert rt not in qthr.runtimes()
