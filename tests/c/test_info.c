@@ -147,6 +147,24 @@ static void test_log_callback(void) {
   CHECK(!s.bad_level);
   CHECK(!s.null_message);
 
+  /* lifecycle records at INFO: one by the time qthr_init returns (start), more by the
+   * time qthr_shutdown returns (stop) */
+  pthread_mutex_lock(&s.mu);
+  s.count = 0;
+  s.max_level_seen = 0;
+  pthread_mutex_unlock(&s.mu);
+  qthr_set_log_callback(QTHR_LOG_INFO, log_cb, &s);
+  {
+    qthr_runtime *lrt = NULL;
+    CHECK_OK(qthr_init(NULL, &lrt));
+    int after_start = sink_count(&s);
+    CHECK_MSG(after_start >= 1, "no INFO record for a runtime's start");
+    CHECK_OK(qthr_shutdown(lrt, QTHR_DRAIN));
+    CHECK_MSG(sink_count(&s) > after_start, "no INFO record for a runtime's stop");
+    qthr_free(lrt);
+    CHECK(s.max_level_seen <= QTHR_LOG_INFO);
+  }
+
   /* level filter: with ERROR only, a clean lifecycle logs nothing above ERROR */
   pthread_mutex_lock(&s.mu);
   s.count = 0;
