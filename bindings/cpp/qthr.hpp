@@ -404,7 +404,8 @@ public:
    * \brief Waits until the job is resolved, then returns its value.
    * \throws whatever the callable threw (the original exception object);
    *   qthr::Error(QTHR_CANCELLED) if the job was cancelled and never ran;
-   *   qthr::Error(QTHR_INVALID_ARGUMENT) if !valid() or a move-only value was already taken.
+   *   qthr::Error(QTHR_INVALID_ARGUMENT) if !valid() or a move-only value was already taken;
+   *   qthr::Error(QTHR_WOULD_DEADLOCK) if a job waits for its own future.
    */
   T get() & { return get_impl(std::is_copy_constructible<T>{}); }
 
@@ -437,8 +438,12 @@ public:
 
   /**
    * \brief Cancels the job if it has not started yet.
-   * \return true if it will never run (get() then throws qthr::Error(QTHR_CANCELLED)),
-   *   false if it already started or finished, was already cancelled, or !valid().
+   *
+   * Its callable (and everything it captured) is destroyed at once, on this thread.
+   * \return true if the job will never run: cancelled by this call or before
+   *   (get() then throws qthr::Error(QTHR_CANCELLED)); false if it already started
+   *   or finished, or !valid().
+   * \throws qthr::Error for a failure of the library (e.g. QTHR_FORKED).
    */
   bool cancel() {
     if (!fut_) return false;

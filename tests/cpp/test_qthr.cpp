@@ -513,7 +513,7 @@ TEST(Futures, CancelQueuedJob) {
   EXPECT_EQ(Tracked::live.load(), 1);
   EXPECT_TRUE(f.cancel());
   EXPECT_EQ(Tracked::live.load(), 0); // captures released when cancelled, not when the Future dies
-  EXPECT_FALSE(f.cancel());           // already cancelled
+  EXPECT_TRUE(f.cancel());            // already cancelled: still true (it will never run)
   EXPECT_FALSE(blocker.cancel());     // running: not cancellable
   EXPECT_EQ(f.wait_for(0ms), std::future_status::ready);
   try {
@@ -532,6 +532,51 @@ TEST(Futures, CancelQueuedJob) {
   EXPECT_FALSE(empty.cancel());
   EXPECT_THROW(empty.get(), qthr::Error);
   EXPECT_THROW(empty.wait(), qthr::Error);
+}
+
+TEST(Futures, CapturedFutureDestroyedWhenCancelled) {
+  // The captures of a cancelled job are destroyed inside the library's
+  // completion callback; destroying a captured Future calls back into the library.
+  Tracked::live = 0;
+  {
+    qthr::Runtime rt;
+    Gate started, gate;
+    auto blocker = rt.submit([&] {
+      started.open();
+      gate.wait();
+    });
+    started.wait();
+    auto inner = rt.submit([t = Tracked()] { return 1; });
+    auto outer = rt.submit([f = std::move(inner)]() mutable { return f.get(); });
+    EXPECT_TRUE(outer.cancel());
+    auto inner2 = rt.submit([t = Tracked()] { return 2; });
+    auto outer2 = rt.submit([f = std::move(inner2)]() mutable { return f.get(); });
+    std::thread opener([&] {
+      std::this_thread::sleep_for(10ms);
+      gate.open();
+    });
+    rt.shutdown(qthr::Shutdown::cancel); // inner2 and outer2 cancelled; outer2 owned inner2's Future
+    opener.join();
+    EXPECT_THROW(outer2.get(), qthr::Error);
+  }
+  EXPECT_EQ(Tracked::live.load(), 0);
+}
+
+TEST(Futures, JobWaitingForItsOwnFuture) {
+  qthr::Runtime rt;
+  auto holder = std::make_shared<qthr::Future<int>>();
+  Gate gate;
+  rt.submit([&] { gate.wait(); });
+  *holder = rt.submit([holder_ptr = holder.get()]() -> int {
+    try {
+      holder_ptr->get(); // waits for itself
+    } catch (const qthr::Error &e) {
+      return static_cast<int>(e.status());
+    }
+    return -1;
+  });
+  gate.open();
+  EXPECT_EQ(holder->get(), static_cast<int>(QTHR_WOULD_DEADLOCK));
 }
 
 TEST(Futures, DroppingFutureNeverCancels) {
