@@ -22,6 +22,9 @@ pub(crate) const WORKER_SPIN: Duration = Duration::from_micros(50);
 /// How many times a waiter without a spin permit yields before it parks.
 const YIELDS: u32 = 8;
 
+/// How often a spinner yields the CPU (see `spin_for`).
+const YIELD_EVERY: Duration = Duration::from_micros(2);
+
 /// Spin iterations between two clock reads (a clock read costs ~20 ns).
 const SPINS_PER_CLOCK: u32 = 64;
 
@@ -67,6 +70,42 @@ impl Drop for SpinPermit {
     }
 }
 
+/// Spins for up to `budget` (never past `deadline`), polling `done`, and yields
+/// the CPU every `YIELD_EVERY`: a thread we wait for may be runnable on *this*
+/// CPU (same-core caller and worker, or an oversubscribed machine), and pure
+/// spinning would keep it off the CPU for the whole budget. When the other side
+/// runs on another core, `done()` turns true within the first burst and no
+/// yield is paid.
+#[cfg(not(loom))]
+pub(crate) fn spin_for(
+    budget: Duration,
+    deadline: Option<Instant>,
+    mut done: impl FnMut() -> bool,
+) -> bool {
+    let start = Instant::now();
+    let until = match deadline {
+        Some(d) => d.min(start + budget),
+        None => start + budget,
+    };
+    let mut last_yield = start;
+    loop {
+        for _ in 0..SPINS_PER_CLOCK {
+            if done() {
+                return true;
+            }
+            std::hint::spin_loop();
+        }
+        let now = Instant::now();
+        if now >= until {
+            return false;
+        }
+        if now - last_yield >= YIELD_EVERY {
+            std::thread::yield_now();
+            last_yield = Instant::now();
+        }
+    }
+}
+
 /// Under loom, spinning is pointless (and unbounded for the model): check once.
 #[cfg(loom)]
 pub(crate) fn spin_then_yield(
@@ -90,21 +129,8 @@ pub(crate) fn spin_then_yield(
         return true;
     }
     if let Some(_permit) = SpinPermit::try_acquire() {
-        let start = Instant::now();
-        let until = match deadline {
-            Some(d) => d.min(start + budget),
-            None => start + budget,
-        };
-        loop {
-            for _ in 0..SPINS_PER_CLOCK {
-                if done() {
-                    return true;
-                }
-                std::hint::spin_loop();
-            }
-            if Instant::now() >= until {
-                break;
-            }
+        if spin_for(budget, deadline, &mut done) {
+            return true;
         }
     }
     for _ in 0..YIELDS {

@@ -168,14 +168,8 @@ impl Shared {
     /// Spins, then sleeps until work arrives or the queue closes. Worker only.
     fn idle(&self) {
         let has_work = || self.queue.len() != 0 || self.queue.is_closed();
-        let start = Instant::now();
-        while start.elapsed() < park::WORKER_SPIN {
-            for _ in 0..64 {
-                if has_work() {
-                    return;
-                }
-                std::hint::spin_loop();
-            }
+        if park::spin_for(park::WORKER_SPIN, None, has_work) {
+            return;
         }
         let key = self.idle_key();
         // SeqCst: see `wake_worker`.
