@@ -4,8 +4,8 @@
 set -euo pipefail
 
 need_debs=()
-for pkg in cmake ninja-build pkg-config libsqlite3-dev sqlite3 googletest libgtest-dev \
-           clang valgrind python3-venv; do
+for pkg in make gcc g++ binutils cmake ninja-build pkg-config libsqlite3-dev sqlite3 \
+           googletest libgtest-dev clang valgrind; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_debs+=("$pkg")
 done
 if ((${#need_debs[@]})); then
