@@ -71,7 +71,10 @@ impl Qthr {
     fn new() -> Qthr {
         let mut rt = std::ptr::null_mut();
         // SAFETY: valid out-pointer, default config.
-        assert_eq!(unsafe { qthr_init(std::ptr::null(), &mut rt) }, qthr_status::QTHR_OK);
+        assert_eq!(
+            unsafe { qthr_init(std::ptr::null(), &mut rt) },
+            qthr_status::QTHR_OK
+        );
         Qthr(rt)
     }
 
@@ -80,7 +83,10 @@ impl Qthr {
         let mut r = std::ptr::null_mut();
         // SAFETY: live runtime, valid job and out-pointers; f freed once.
         unsafe {
-            assert_eq!(qthr_submit(self.0, Some(c_job), x as *mut c_void, &mut f), qthr_status::QTHR_OK);
+            assert_eq!(
+                qthr_submit(self.0, Some(c_job), x as *mut c_void, &mut f),
+                qthr_status::QTHR_OK
+            );
             assert_eq!(qthr_wait(f, -1, &mut r), qthr_status::QTHR_OK);
             qthr_future_free(f);
         }
@@ -98,7 +104,10 @@ impl Qthr {
                 qthr_status::QTHR_OK
             );
             for f in &futs[..n] {
-                assert_eq!(qthr_wait(*f, -1, std::ptr::null_mut()), qthr_status::QTHR_OK);
+                assert_eq!(
+                    qthr_wait(*f, -1, std::ptr::null_mut()),
+                    qthr_status::QTHR_OK
+                );
                 qthr_future_free(*f);
             }
         }
@@ -109,7 +118,10 @@ impl Exec for Qthr {
     fn call(&self, x: usize) -> usize {
         let mut r = std::ptr::null_mut();
         // SAFETY: live runtime, valid job and out-pointer.
-        assert_eq!(unsafe { qthr_call(self.0, Some(c_job), x as *mut c_void, &mut r) }, qthr_status::QTHR_OK);
+        assert_eq!(
+            unsafe { qthr_call(self.0, Some(c_job), x as *mut c_void, &mut r) },
+            qthr_status::QTHR_OK
+        );
         r as usize
     }
 }
@@ -161,13 +173,20 @@ impl PyKx {
                 q = i2.cv.wait(q).unwrap();
             }
         });
-        PyKx { inner, worker: Some(worker) }
+        PyKx {
+            inner,
+            worker: Some(worker),
+        }
     }
 }
 
 impl Exec for PyKx {
     fn call(&self, x: usize) -> usize {
-        let req = Arc::new(PyKxReq { x, result: AtomicUsize::new(0), done: AtomicBool::new(false) });
+        let req = Arc::new(PyKxReq {
+            x,
+            result: AtomicUsize::new(0),
+            done: AtomicBool::new(false),
+        });
         self.inner.queue.lock().unwrap().push_back(req.clone());
         self.inner.cv.notify_one();
         while !req.done.load(Ordering::Acquire) {
@@ -207,7 +226,10 @@ struct CvInner {
 
 impl CondvarExec {
     fn new() -> CondvarExec {
-        let inner = Arc::new(CvInner { queue: Mutex::new((VecDeque::new(), false)), cv: Condvar::new() });
+        let inner = Arc::new(CvInner {
+            queue: Mutex::new((VecDeque::new(), false)),
+            cv: Condvar::new(),
+        });
         let i2 = inner.clone();
         let worker = thread::spawn(move || loop {
             let req = {
@@ -225,13 +247,20 @@ impl CondvarExec {
             *req.reply.lock().unwrap() = Some(engine_job(req.x));
             req.cv.notify_one();
         });
-        CondvarExec { inner, worker: Some(worker) }
+        CondvarExec {
+            inner,
+            worker: Some(worker),
+        }
     }
 }
 
 impl Exec for CondvarExec {
     fn call(&self, x: usize) -> usize {
-        let req = Arc::new(CvReq { x, reply: Mutex::new(None), cv: Condvar::new() });
+        let req = Arc::new(CvReq {
+            x,
+            reply: Mutex::new(None),
+            cv: Condvar::new(),
+        });
         self.inner.queue.lock().unwrap().0.push_back(req.clone());
         self.inner.cv.notify_one();
         let mut r = req.reply.lock().unwrap();
@@ -253,20 +282,25 @@ impl Drop for CondvarExec {
 }
 
 /// (c) std mpsc with a reply channel per call.
+type Request = (usize, mpsc::Sender<usize>);
+
 struct MpscExec {
-    tx: Mutex<Option<mpsc::Sender<(usize, mpsc::Sender<usize>)>>>,
+    tx: Mutex<Option<mpsc::Sender<Request>>>,
     worker: Option<thread::JoinHandle<()>>,
 }
 
 impl MpscExec {
     fn new() -> MpscExec {
-        let (tx, rx) = mpsc::channel::<(usize, mpsc::Sender<usize>)>();
+        let (tx, rx) = mpsc::channel::<Request>();
         let worker = thread::spawn(move || {
             for (x, reply) in rx {
                 let _ = reply.send(engine_job(x));
             }
         });
-        MpscExec { tx: Mutex::new(Some(tx)), worker: Some(worker) }
+        MpscExec {
+            tx: Mutex::new(Some(tx)),
+            worker: Some(worker),
+        }
     }
 }
 
@@ -300,12 +334,20 @@ impl Exec for MutexDirect {
 // ---------------------------------------------------------------- harness
 
 fn window() -> Duration {
-    let ms = std::env::var("QTHR_BENCH_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(400);
+    let ms = std::env::var("QTHR_BENCH_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400);
     Duration::from_millis(ms)
 }
 
 /// Runs `op` on `callers` threads for the window; returns total ops per second.
-fn throughput<E: Sync + ?Sized>(e: &E, callers: usize, ops_per_iter: u64, op: impl Fn(&E) + Sync) -> f64 {
+fn throughput<E: Sync + ?Sized>(
+    e: &E,
+    callers: usize,
+    ops_per_iter: u64,
+    op: impl Fn(&E) + Sync,
+) -> f64 {
     let stop = AtomicBool::new(false);
     let total = AtomicU64::new(0);
     let barrier = Barrier::new(callers + 1);
@@ -395,11 +437,18 @@ impl Report {
         println!(
             "{{\"bench\":\"{bench}\",\"callers\":{callers},\"ops_per_s\":{ops:.0},\"ns_per_op\":{ns:.1}}}"
         );
-        self.rows.push(Row { bench: bench.to_owned(), callers, ops });
+        self.rows.push(Row {
+            bench: bench.to_owned(),
+            callers,
+            ops,
+        });
         ops
     }
     fn get(&self, bench: &str, callers: usize) -> f64 {
-        self.rows.iter().find(|r| r.bench == bench && r.callers == callers).map_or(f64::NAN, |r| r.ops)
+        self.rows
+            .iter()
+            .find(|r| r.bench == bench && r.callers == callers)
+            .map_or(f64::NAN, |r| r.ops)
     }
 }
 
@@ -410,8 +459,14 @@ fn main() {
         return;
     }
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
-    println!("qthr benchmark: {cores} cores, window {:?} per figure", window());
-    println!("{:<34} {:>3} {:>12} {:>12}", "benchmark", "thr", "ns/op/thr", "ops/s");
+    println!(
+        "qthr benchmark: {cores} cores, window {:?} per figure",
+        window()
+    );
+    println!(
+        "{:<34} {:>3} {:>12} {:>12}",
+        "benchmark", "thr", "ns/op/thr", "ops/s"
+    );
     let mut r = Report { rows: Vec::new() };
 
     let pp = ping_pong();
@@ -423,16 +478,28 @@ fn main() {
     let ch = MpscExec::new();
     let direct = MutexDirect(Mutex::new(()));
 
-    r.add("qthr_call", 1, throughput(&qthr, 1, 1, |e| {
-        e.call(1);
-    }));
-    r.add("qthr_submit_wait", 1, throughput(&qthr, 1, 1, |e| {
-        e.submit_wait(1);
-    }));
-    r.add("qthr_batch64", 1, throughput(&qthr, 1, 64, |e| {
-        let mut futs = [std::ptr::null_mut(); 64];
-        e.batch(64, &mut futs);
-    }));
+    r.add(
+        "qthr_call",
+        1,
+        throughput(&qthr, 1, 1, |e| {
+            e.call(1);
+        }),
+    );
+    r.add(
+        "qthr_submit_wait",
+        1,
+        throughput(&qthr, 1, 1, |e| {
+            e.submit_wait(1);
+        }),
+    );
+    r.add(
+        "qthr_batch64",
+        1,
+        throughput(&qthr, 1, 64, |e| {
+            let mut futs = [std::ptr::null_mut(); 64];
+            e.batch(64, &mut futs);
+        }),
+    );
 
     let execs: [(&str, &dyn Exec); 5] = [
         ("qthr_call", &qthr),
@@ -446,15 +513,23 @@ fn main() {
             if callers == 1 && name == "qthr_call" {
                 continue;
             }
-            r.add(name, callers, throughput(e, callers, 1, |e| {
-                e.call(1);
-            }));
+            r.add(
+                name,
+                callers,
+                throughput(e, callers, 1, |e| {
+                    e.call(1);
+                }),
+            );
         }
         if callers > 1 {
-            r.add("qthr_batch64", callers, throughput(&qthr, callers, 64, |e| {
-                let mut futs = [std::ptr::null_mut(); 64];
-                e.batch(64, &mut futs);
-            }));
+            r.add(
+                "qthr_batch64",
+                callers,
+                throughput(&qthr, callers, 64, |e| {
+                    let mut futs = [std::ptr::null_mut(); 64];
+                    e.batch(64, &mut futs);
+                }),
+            );
         }
     }
     drop((pykx, cv, ch));
@@ -494,21 +569,48 @@ fn main() {
     println!("\ntargets (ratios from this run):");
     let ns = |b: &str, c: usize| 1e9 / r.get(b, c) * c as f64;
     let check = |what: &str, value: f64, ok: bool| {
-        println!("  [{}] {what}: {value:.2}", if ok { "met " } else { "MISS" });
+        println!(
+            "  [{}] {what}: {value:.2}",
+            if ok { "met " } else { "MISS" }
+        );
     };
     let x = ns("qthr_call", 1) / pp;
     check("qthr_call 1 caller / spin ping-pong (<= 2.0)", x, x <= 2.0);
     let x = ns("baseline_pykx", 1) / ns("qthr_call", 1);
-    check("qthr_call speed-up over PyKX-style, 1 caller (>= 25)", x, x >= 25.0);
+    check(
+        "qthr_call speed-up over PyKX-style, 1 caller (>= 25)",
+        x,
+        x >= 25.0,
+    );
     let x = r.get("qthr_call", 8) / r.get("baseline_pykx", 8);
-    check("8 callers: qthr_call / PyKX-style throughput (>= 40)", x, x >= 40.0);
+    check(
+        "8 callers: qthr_call / PyKX-style throughput (>= 40)",
+        x,
+        x >= 40.0,
+    );
     let x = r.get("qthr_call", 8) / r.get("ref_mutex_direct", 8);
-    check("8 callers: qthr_call / mutex-direct throughput (>= 0.15)", x, x >= 0.15);
+    check(
+        "8 callers: qthr_call / mutex-direct throughput (>= 0.15)",
+        x,
+        x >= 0.15,
+    );
     let x = r.get("qthr_batch64", 8) / r.get("ref_mutex_direct", 8);
-    check("8 callers: pipelined batches / mutex-direct (>= 0.5)", x, x >= 0.5);
+    check(
+        "8 callers: pipelined batches / mutex-direct (>= 0.5)",
+        x,
+        x >= 0.5,
+    );
     let x = r.get("qthr_call", 16) / r.get("qthr_call", 8);
-    check("qthr_call 16 callers / 8 callers throughput (>= 0.8)", x, x >= 0.8);
+    check(
+        "qthr_call 16 callers / 8 callers throughput (>= 0.8)",
+        x,
+        x >= 0.8,
+    );
     check("idle CPU % over 1 s (< 1)", idle_pct, idle_pct < 1.0);
     check("allocations per qthr_call (0)", per_call, per_call == 0.0);
-    check("allocations per submit+wait, amortised (~0)", per_submit, per_submit < 0.01);
+    check(
+        "allocations per submit+wait, amortised (~0)",
+        per_submit,
+        per_submit < 0.01,
+    );
 }

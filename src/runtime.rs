@@ -514,7 +514,9 @@ impl Drop for Executor {
         if self.is_forked() {
             // Fork child: the worker thread does not exist. Release the memory
             // without joining anything or running any job.
-            if let Some(handle) = self.shared.join.lock().take() {
+            // try_lock: a parent thread may have held the lock at fork time, and
+            // it never unlocks in this process.
+            if let Some(handle) = self.shared.join.try_lock().and_then(|mut j| j.take()) {
                 std::mem::forget(handle);
             }
             for p in self.shared.queue.drain_raw() {

@@ -34,20 +34,22 @@ namespace {
 thread_local long t_allocs = 0;
 }
 
-void *operator new(std::size_t n) {
+// Out of line: once inlined, GCC -O2 flags the malloc/free pair behind new/delete
+// (-Wmismatched-new-delete).
+[[gnu::noinline]] void *operator new(std::size_t n) {
   ++t_allocs;
   if (void *p = std::malloc(n ? n : 1)) return p;
   throw std::bad_alloc();
 }
-void *operator new[](std::size_t n) {
+[[gnu::noinline]] void *operator new[](std::size_t n) {
   ++t_allocs;
   if (void *p = std::malloc(n ? n : 1)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void *p) noexcept { std::free(p); }
-void operator delete[](void *p) noexcept { std::free(p); }
-void operator delete(void *p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void *p, std::size_t) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void *p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete[](void *p) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete(void *p, std::size_t) noexcept { std::free(p); }
+[[gnu::noinline]] void operator delete[](void *p, std::size_t) noexcept { std::free(p); }
 
 namespace {
 

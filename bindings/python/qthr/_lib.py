@@ -32,7 +32,7 @@ from ctypes import (
     c_void_p,
 )
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, List, Optional
 
 __all__ = ["LIB", "LIBRARY_PATH", "candidate_paths", "load_library"]
 
@@ -139,7 +139,7 @@ STATS_FIELDS = ("submitted", "completed", "cancelled", "queue_len", "queue_high_
 
 
 def _declare(lib: ctypes.CDLL) -> None:
-    def fn(name: str, restype, *argtypes) -> None:
+    def fn(name: str, restype: Any, *argtypes: Any) -> None:
         f = getattr(lib, name)
         f.restype = restype
         f.argtypes = list(argtypes)

@@ -9,7 +9,7 @@ import fractions
 import pathlib
 import uuid
 import weakref
-from typing import TYPE_CHECKING, Any, Dict, Iterator, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Tuple
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._runtime import Runtime
@@ -36,7 +36,7 @@ def unwrap(value: Any) -> Any:
     return value
 
 
-def _unwrap_args(args: tuple, kwargs: dict) -> Tuple[tuple, dict]:
+def _unwrap_args(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Tuple[Tuple[Any, ...], Dict[str, Any]]:
     if any(isinstance(a, Proxy) for a in args):
         args = tuple(unwrap(a) for a in args)
     if kwargs and any(isinstance(v, Proxy) for v in kwargs.values()):
@@ -60,22 +60,22 @@ def _w_getattr(obj: Any, name: str) -> Tuple[bool, Any]:
     return bound, value
 
 
-def _w_call(fn: Any, args: tuple, kwargs: dict) -> Any:
+def _w_call(fn: Any, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Any:
     args, kwargs = _unwrap_args(args, kwargs)
     return fn(*args, **kwargs)
 
 
-def _w_special(obj: Any, name: str, args: tuple) -> Any:
+def _w_special(obj: Any, name: str, args: Tuple[Any, ...]) -> Any:
     args, _ = _unwrap_args(args, {})
     return getattr(type(obj), name)(obj, *args)
 
 
-def _release(box: list) -> None:
+def _release(box: List[Any]) -> None:
     """Runs on the worker: the references handed over in ``box`` die here."""
     box.clear()
 
 
-def _post_release(rt: "Runtime", box: list) -> None:
+def _post_release(rt: "Runtime", box: List[Any]) -> None:
     """Hand the references in ``box`` (our only ones) to the worker, so no
     destructor of the engine's objects runs on a foreign thread (unless the
     runtime is gone). The box is emptied there: no local variable of this
@@ -183,18 +183,18 @@ class Proxy:
         return _get(self, "_qthr_rt").call(dir, _get(self, "_qthr_obj"))
 
     def __repr__(self) -> str:
-        return "<qthr.Proxy " + _get(self, "_qthr_rt").call(repr, _get(self, "_qthr_obj")) + ">"
+        return "<qthr.Proxy " + str(_get(self, "_qthr_rt").call(repr, _get(self, "_qthr_obj"))) + ">"
 
     def __str__(self) -> str:
-        return _get(self, "_qthr_rt").call(str, _get(self, "_qthr_obj"))
+        return str(_get(self, "_qthr_rt").call(str, _get(self, "_qthr_obj")))
 
     def __bool__(self) -> bool:
-        return _get(self, "_qthr_rt").call(bool, _get(self, "_qthr_obj"))
+        return bool(_get(self, "_qthr_rt").call(bool, _get(self, "_qthr_obj")))
 
     def __len__(self) -> int:
-        return _get(self, "_qthr_rt").call(len, _get(self, "_qthr_obj"))
+        return int(_get(self, "_qthr_rt").call(len, _get(self, "_qthr_obj")))
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Any:
         return self._qthr_wrap(_get(self, "_qthr_rt").call(iter, _get(self, "_qthr_obj")))
 
     def __next__(self) -> Any:

@@ -38,7 +38,12 @@ import os
 import threading
 import weakref
 from ctypes import byref, c_void_p
-from typing import Any, Callable, Deque, Dict, Iterable, Optional, Set, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Tuple, TypeVar
+
+if TYPE_CHECKING:
+    _FutureBase = concurrent.futures.Future[Any]
+else:
+    _FutureBase = concurrent.futures.Future
 
 from ._errors import QthrError, ShutdownError, Status, error_for
 from ._lib import (
@@ -81,7 +86,7 @@ class _Job:
 
     __slots__ = ("fn", "args", "kwargs", "fut", "rt", "result", "exc")
 
-    def __init__(self, fn: Callable[..., Any], args: tuple, kwargs: dict,
+    def __init__(self, fn: Callable[..., Any], args: Tuple[Any, ...], kwargs: Dict[str, Any],
                  fut: "Optional[Future]", rt: "Runtime") -> None:
         self.fn = fn
         self.args = args
@@ -133,7 +138,7 @@ _JOB_TRAMPOLINE = JOB_FN(_run_job)
 _JOB_ADDR: int = ctypes.cast(_JOB_TRAMPOLINE, c_void_p).value  # type: ignore[assignment]
 
 
-def _cancel_and_notify(fut: concurrent.futures.Future) -> None:
+def _cancel_and_notify(fut: _FutureBase) -> None:
     """Cancel a future whose job will never run, and wake its waiters.
 
     ``concurrent.futures.wait``/``as_completed`` only see a cancelled future once
@@ -141,12 +146,12 @@ def _cancel_and_notify(fut: concurrent.futures.Future) -> None:
     CANCELLED_AND_NOTIFIED); this does both, at most once.
     """
     concurrent.futures.Future.cancel(fut)
-    with fut._condition:  # type: ignore[attr-defined]
-        if fut._state == "CANCELLED":  # type: ignore[attr-defined]
+    with fut._condition:  # type: ignore[attr-defined,unused-ignore]
+        if fut._state == "CANCELLED":  # type: ignore[attr-defined,unused-ignore]
             fut.set_running_or_notify_cancel()
 
 
-class Future(concurrent.futures.Future):
+class Future(_FutureBase):
     """The future of a Python job: a real :class:`concurrent.futures.Future`.
 
     ``cancel()`` also takes a not-yet-started job out of the worker's queue;
@@ -218,7 +223,7 @@ class Future(concurrent.futures.Future):
 # --- C jobs -------------------------------------------------------------------------
 
 
-class CFuture(concurrent.futures.Future):
+class CFuture(_FutureBase):
     """The future of a C job (:meth:`Runtime.submit_c`); its result is an int address.
 
     Resolved by whoever sees the C future complete first: a thread blocked in
@@ -240,7 +245,7 @@ class CFuture(concurrent.futures.Future):
 
     def _qthr_watch(self) -> None:
         """From now on the reaper resolves this future when the job finishes."""
-        with self._condition:  # type: ignore[attr-defined]
+        with self._condition:  # type: ignore[attr-defined,unused-ignore]
             if self._qthr_watched or not self._qthr_cfut:
                 return
             self._qthr_watched = True
@@ -248,7 +253,7 @@ class CFuture(concurrent.futures.Future):
             return
         _reaper.watch(self)
 
-    def add_done_callback(self, fn: Callable[[concurrent.futures.Future], object]) -> None:
+    def add_done_callback(self, fn: Callable[[_FutureBase], object]) -> None:
         """Call ``fn(future)`` once the job has finished (from the reaper thread,
         or at once if it already has)."""
         super().add_done_callback(fn)
@@ -259,7 +264,7 @@ class CFuture(concurrent.futures.Future):
         if not cfut:
             return _OK
         res = c_void_p()
-        st = LIB.qthr_wait(cfut, timeout_ns, byref(res))
+        st = int(LIB.qthr_wait(cfut, timeout_ns, byref(res)))
         if st != _TIMEOUT:
             self._qthr_resolve(st, res.value or 0)
         return st
@@ -285,7 +290,7 @@ class CFuture(concurrent.futures.Future):
     def result(self, timeout: Optional[float] = None) -> int:
         """The C function's return value as an int (0 for NULL)."""
         self._qthr_wait(timeout)
-        return super().result(0 if not self.done() else None)
+        return int(super().result(0 if not self.done() else None))
 
     def exception(self, timeout: Optional[float] = None) -> Optional[BaseException]:
         """The error, if qthr could not run the job (C jobs cannot raise)."""
@@ -313,7 +318,7 @@ class CFuture(concurrent.futures.Future):
                 pass
 
 
-class _WatchOnWait(list):
+class _WatchOnWait(List[Any]):
     """CFuture._waiters: ``concurrent.futures.wait``/``as_completed`` install their
     waiter here; that is the moment the future must be watched by the reaper."""
 
@@ -337,7 +342,7 @@ class _Reaper:
         self.rfd = -1
         self.wfd = -1
         self.stopping = False
-        self.pending: "list[CFuture]" = []
+        self.pending: List[CFuture] = []
 
     def _start_locked(self) -> None:
         if self.thread is not None:
@@ -442,9 +447,9 @@ def _arg_address(arg: Any) -> Optional[int]:
         return arg
     if isinstance(arg, c_void_p):
         return arg.value
-    if isinstance(arg, (ctypes._Pointer, ctypes.c_char_p, bytes)):  # type: ignore[attr-defined]
-        return ctypes.cast(arg, c_void_p).value
-    if isinstance(arg, (ctypes.Structure, ctypes.Union, ctypes.Array, ctypes._SimpleCData)):  # type: ignore[attr-defined]
+    if isinstance(arg, (ctypes._Pointer, ctypes.c_char_p, bytes)):
+        return ctypes.cast(arg, c_void_p).value  # type: ignore[arg-type]
+    if isinstance(arg, (ctypes.Structure, ctypes.Union, ctypes.Array, ctypes._SimpleCData)):
         return ctypes.addressof(arg)
     raise TypeError(f"submit_c: expected an int address or a ctypes object as arg, got {type(arg).__name__}")
 
@@ -625,7 +630,7 @@ class Runtime(concurrent.futures.Executor):
 
     # -- Python jobs -----------------------------------------------------------------
 
-    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> "Future":  # type: ignore[override]
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> "Future":
         """Queue ``fn(*args, **kwargs)`` to run on the worker; return its Future.
 
         Raises :class:`ShutdownError` (a RuntimeError) after :meth:`shutdown`.

@@ -142,3 +142,28 @@ func TestPostCancelledByShutdown(t *testing.T) {
 		t.Fatalf("stats %+v; want 50 cancelled", st)
 	}
 }
+
+func TestPinToCPU(t *testing.T) {
+	rt := newRT(t, qthr.Config{PinToCPU: true, CPU: 0})
+	allowed, err := qthr.Do(rt, func() (string, error) {
+		b, err := os.ReadFile("/proc/thread-self/status")
+		if err != nil {
+			return "", err
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "Cpus_allowed_list:"); ok {
+				return strings.TrimSpace(v), nil
+			}
+		}
+		return "", errors.New("no Cpus_allowed_list")
+	})
+	if err != nil {
+		t.Skip(err)
+	}
+	if allowed != "0" {
+		t.Fatalf("worker pinned to CPU 0 may run on %q", allowed)
+	}
+	if _, err := qthr.New(qthr.Config{PinToCPU: true, CPU: 100000}); err == nil {
+		t.Fatal("pinning to CPU 100000 succeeded")
+	}
+}
