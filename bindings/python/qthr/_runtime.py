@@ -138,6 +138,25 @@ _JOB_TRAMPOLINE = JOB_FN(_run_job)
 _JOB_ADDR: int = ctypes.cast(_JOB_TRAMPOLINE, c_void_p).value  # type: ignore[assignment]
 
 
+_MAIN_IDENT = threading.main_thread().ident
+_SLICE_NS = 100_000_000
+
+
+def _wait_interruptible(cfut: int, timeout: Optional[float], res: Optional[c_void_p]) -> int:
+    """qthr_wait with the GIL released. On the main thread a long wait goes in
+    0.1 s slices, so Ctrl-C (KeyboardInterrupt) gets through as it does for
+    ThreadPoolExecutor futures."""
+    out = byref(res) if res is not None else None
+    if timeout is not None:
+        return int(LIB.qthr_wait(cfut, max(0, int(timeout * 1e9)), out))
+    if _get_ident() != _MAIN_IDENT:
+        return int(LIB.qthr_wait(cfut, -1, out))
+    while True:
+        st = int(LIB.qthr_wait(cfut, _SLICE_NS, out))
+        if st != _TIMEOUT:
+            return st
+
+
 def _cancel_and_notify(fut: _FutureBase) -> None:
     """Cancel a future whose job will never run, and wake its waiters.
 
@@ -188,8 +207,7 @@ class Future(_FutureBase):
             # a job waiting for itself (or for a job up its own stack)
             raise QthrError(Status.WOULD_DEADLOCK,
                             "waiting on the worker thread for a job that is already running there")
-        ns = -1 if timeout is None else max(0, int(timeout * 1e9))
-        st = LIB.qthr_wait(cfut, ns, None)
+        st = _wait_interruptible(cfut, timeout, None)
         if st == _OK:
             return  # the trampoline resolved this future before the job returned
         if st == _TIMEOUT:
@@ -282,10 +300,12 @@ class CFuture(_FutureBase):
         self._qthr_keep = None
 
     def _qthr_wait(self, timeout: Optional[float]) -> None:
-        if self.done():
+        if self.done() or not self._qthr_cfut:
             return
-        ns = -1 if timeout is None else max(0, int(timeout * 1e9))
-        self._qthr_poll(ns)
+        res = c_void_p()
+        st = _wait_interruptible(self._qthr_cfut, timeout, res)
+        if st != _TIMEOUT:
+            self._qthr_resolve(st, res.value or 0)
 
     def result(self, timeout: Optional[float] = None) -> int:
         """The C function's return value as an int (0 for NULL)."""

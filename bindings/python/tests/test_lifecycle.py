@@ -134,3 +134,20 @@ def test_library_search_order():
     assert repo, paths  # the repository's build output last
     if env:
         assert paths.index(env) < paths.index(repo[0])
+
+
+def test_ctrl_c_interrupts_a_main_thread_waiting_on_a_future():
+    proc = run_py("""
+        import os, signal, threading, time, qthr
+        rt = qthr.Runtime()
+        fut = rt.submit(time.sleep, 1.5)
+        threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
+        try:
+            fut.result()
+            print("not interrupted")
+        except KeyboardInterrupt:
+            print("interrupted", "while-running" if not fut.done() else "after")
+        rt.shutdown(cancel_futures=True)
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["interrupted", "while-running"]
