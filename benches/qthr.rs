@@ -539,6 +539,22 @@ fn main() {
         qthr.call(1);
         qthr.submit_wait(1);
     }
+    // Let both threads park once: parking_lot_core allocates a thread's parking
+    // data the first time it parks (once per thread, not per call).
+    unsafe extern "C" fn sleep_2ms(_: *mut c_void) -> *mut c_void {
+        thread::sleep(Duration::from_millis(2));
+        std::ptr::null_mut()
+    }
+    // SAFETY: live runtime, valid job.
+    unsafe {
+        qthr_call(
+            qthr.0,
+            Some(sleep_2ms),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        )
+    };
+    thread::sleep(Duration::from_millis(5));
     let a0 = ALLOCS.load(Ordering::Relaxed);
     for _ in 0..10_000 {
         qthr.call(1);

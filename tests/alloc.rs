@@ -30,6 +30,30 @@ unsafe extern "C" fn inc(arg: *mut c_void) -> *mut c_void {
     (arg as usize + 1) as *mut c_void
 }
 
+unsafe extern "C" fn sleep_2ms(_: *mut c_void) -> *mut c_void {
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    std::ptr::null_mut()
+}
+
+/// The first time a thread parks, parking_lot_core registers its thread data
+/// (one allocation per thread, not per call): make both threads park once.
+fn warm_up_parking(rt: *mut qthr_runtime) {
+    // SAFETY: live runtime, valid job. The caller parks while the job sleeps;
+    // the worker parks while idle during our sleep.
+    assert_eq!(
+        unsafe {
+            qthr_call(
+                rt,
+                Some(sleep_2ms),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            )
+        },
+        qthr_status::QTHR_OK
+    );
+    std::thread::sleep(std::time::Duration::from_millis(5));
+}
+
 #[test]
 fn calls_and_pooled_futures_do_not_allocate() {
     let mut rt: *mut qthr_runtime = std::ptr::null_mut();
@@ -50,6 +74,7 @@ fn calls_and_pooled_futures_do_not_allocate() {
         }
     };
     run(1000, &mut r); // warm up the thread's slot cache
+    warm_up_parking(rt);
     let before = ALLOCS.load(Ordering::Relaxed);
     run(100_000, &mut r);
     let per_call = ALLOCS.load(Ordering::Relaxed) - before;
@@ -75,6 +100,7 @@ fn calls_and_pooled_futures_do_not_allocate() {
         }
     };
     submit_wait(1000);
+    warm_up_parking(rt);
     let before = ALLOCS.load(Ordering::Relaxed);
     submit_wait(100_000);
     let n = ALLOCS.load(Ordering::Relaxed) - before;
