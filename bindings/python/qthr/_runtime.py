@@ -76,6 +76,7 @@ _QTHR_DRAIN = 0
 _QTHR_CANCEL = 1
 
 _logger = logging.getLogger("qthr")
+_logger.addHandler(logging.NullHandler())  # a library: the application configures output
 _get_ident = threading.get_ident
 
 # --- Python jobs ------------------------------------------------------------------

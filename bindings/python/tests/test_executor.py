@@ -300,3 +300,19 @@ def test_no_per_job_state_is_left_behind():
         rt.call(int)
     assert not [j for j in _runtime._jobs.values() if j.rt is rt]
     assert rt not in qthr.runtimes()
+
+
+def test_cpu_pinning_and_bad_config():
+    import os
+
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("no sched_getaffinity")
+    cpu = sorted(os.sched_getaffinity(0))[-1]
+    with qthr.Runtime(cpu=cpu) as rt:
+        assert rt.call(os.sched_getaffinity, 0) == {cpu}
+    with pytest.raises(qthr.QthrError) as info:
+        qthr.Runtime(cpu=100000)
+    assert info.value.status == qthr.Status.START_FAILED
+    with pytest.raises(qthr.QthrError) as info:
+        qthr.Runtime(queue_capacity=1 << 40)
+    assert info.value.status == qthr.Status.INVALID_ARGUMENT
