@@ -22,6 +22,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// How qthr_shutdown treats jobs still queued. Fixed width (passed as uint32_t).
+typedef enum qthr_shutdown_mode {
+  // Run every queued job, then stop.
+  QTHR_DRAIN = 0,
+  // Resolve every queued job as QTHR_CANCELLED, then stop.
+  QTHR_CANCEL = 1,
+} qthr_shutdown_mode;
+
 // Major version of this header; matches `qthr_version() >> 16`.
 #define QTHR_VERSION_MAJOR 0
 
@@ -126,10 +134,6 @@ typedef void *(*qthr_fn)(void *arg);
 // A continuation for `qthr_future_then`.
 typedef void (*qthr_then_fn)(void *ctx, qthr_status st, void *result);
 
-// How `qthr_shutdown` treats jobs still queued: QTHR_DRAIN or QTHR_CANCEL.
-// Fixed width (`uint32_t`); other values are rejected.
-typedef uint32_t qthr_shutdown_mode;
-
 // Counters of a runtime (see `qthr_get_stats`).
 typedef struct qthr_stats {
   // Set by the caller to sizeof(qthr_stats).
@@ -149,12 +153,6 @@ typedef struct qthr_stats {
 // Receives log records: `message` is valid only during the call. Called from
 // any thread, including the worker; must not unwind.
 typedef void (*qthr_log_fn)(void *ctx, qthr_log_level level, const char *message);
-
-// qthr_shutdown: run every queued job, then stop.
-#define QTHR_DRAIN 0
-
-// qthr_shutdown: resolve every queued job as QTHR_CANCELLED, then stop.
-#define QTHR_CANCEL 1
 
 #ifdef __cplusplus
 extern "C" {
@@ -277,7 +275,7 @@ void qthr_free(struct qthr_runtime *rt);
 qthr_status qthr_get_stats(const struct qthr_runtime *rt, struct qthr_stats *out);
 
 // A static description of `st` (never NULL; unknown values get their own).
-const char *qthr_status_str(uint32_t st);
+const char *qthr_status_str(qthr_status st);
 
 // The library's version: major << 16 | minor << 8 | patch. Compare with the
 // QTHR_VERSION_* macros of the header you compiled against.
@@ -286,7 +284,7 @@ uint32_t qthr_version(void);
 // Sends qthr's log records (up to `max_level`) to `cb(ctx, level, message)`,
 // process-wide; NULL cb turns it off. Records come from any thread, the worker
 // included; `message` is valid only during the call.
-void qthr_set_log_callback(uint32_t max_level, qthr_log_fn cb, void *ctx);
+void qthr_set_log_callback(qthr_log_level max_level, qthr_log_fn cb, void *ctx);
 
 // A ready-made qthr_future_then callback: writes the 8-byte integer 1 to the
 // file descriptor `(int)(intptr_t)ctx` (an eventfd, or a pipe's write end), so

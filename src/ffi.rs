@@ -77,13 +77,20 @@ pub enum qthr_status {
 
 use qthr_status::*;
 
-/// How `qthr_shutdown` treats jobs still queued: QTHR_DRAIN or QTHR_CANCEL.
-/// Fixed width (`uint32_t`); other values are rejected.
+/// How `qthr_shutdown` treats jobs still queued. The header declares it as
+/// `typedef enum qthr_shutdown_mode { QTHR_DRAIN = 0, QTHR_CANCEL = 1 }`
+/// (cbindgen.toml); Rust receives the raw value and validates it, since an
+/// out-of-range Rust enum would be undefined behaviour.
 pub type qthr_shutdown_mode = u32;
 /// qthr_shutdown: run every queued job, then stop.
 pub const QTHR_DRAIN: qthr_shutdown_mode = 0;
 /// qthr_shutdown: resolve every queued job as QTHR_CANCELLED, then stop.
 pub const QTHR_CANCEL: qthr_shutdown_mode = 1;
+
+/// A `qthr_status` received from C: validated, never trusted to be in range.
+pub type StatusIn = u32;
+/// A `qthr_log_level` received from C: validated, never trusted to be in range.
+pub type LevelIn = u32;
 
 /// Severity of a log record.
 #[repr(u32)]
@@ -620,7 +627,7 @@ pub unsafe extern "C" fn qthr_get_stats(
 
 /// A static description of `st` (never NULL; unknown values get their own).
 #[no_mangle]
-pub extern "C" fn qthr_status_str(st: u32) -> *const c_char {
+pub extern "C" fn qthr_status_str(st: StatusIn) -> *const c_char {
     let s: &'static [u8] = match st {
         0 => b"ok\0",
         1 => b"timed out: the future is still pending\0",
@@ -649,7 +656,11 @@ pub extern "C" fn qthr_version() -> u32 {
 /// process-wide; NULL cb turns it off. Records come from any thread, the worker
 /// included; `message` is valid only during the call.
 #[no_mangle]
-pub unsafe extern "C" fn qthr_set_log_callback(max_level: u32, cb: qthr_log_fn, ctx: *mut c_void) {
+pub unsafe extern "C" fn qthr_set_log_callback(
+    max_level: LevelIn,
+    cb: qthr_log_fn,
+    ctx: *mut c_void,
+) {
     let _ = catch_unwind(|| {
         // SAFETY: qthr_log_level is repr(u32): identical ABI to log_bridge::LogFn.
         let cb: Option<log_bridge::LogFn> = unsafe { std::mem::transmute(cb) };
