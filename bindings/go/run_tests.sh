@@ -30,6 +30,9 @@ go vet ./...
 echo "== go test -race"
 go test -race -count=1 -timeout 300s ./...
 
+echo "== go test with GOEXPERIMENT=cgocheck2 (checks every Go pointer stored into C memory)"
+GOEXPERIMENT=cgocheck2 go test -count=1 -timeout 300s ./internal/tests
+
 echo "== go test (shared library, -tags qthr_dynamic)"
 go test -tags qthr_dynamic -count=1 -timeout 120s -run 'TestSubmitWaitCallDo|TestCallC|TestPanicsAreErrors' ./internal/tests
 

@@ -57,6 +57,18 @@ func block(t testing.TB, rt *qthr.Runtime) *blocker {
 
 func (b *blocker) Release() { b.once.Do(func() { close(b.release) }) }
 
+// waitFor polls cond until it holds (20 s at most: then the test fails).
+func waitFor(t testing.TB, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached within 20s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func wait(t testing.TB, f *qthr.Future) (any, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -170,7 +182,7 @@ func TestThreadAffineStateManyGoroutines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const goroutines, perG = 16, 300
+	const goroutines, perG = 32, 400
 	var wg sync.WaitGroup
 	var posted atomic.Int64
 	for g := 0; g < goroutines; g++ {
@@ -398,10 +410,16 @@ func load(t *testing.T, rt *qthr.Runtime, ran *atomic.Int64, work time.Duration,
 }
 
 func TestShutdownDrainUnderLoad(t *testing.T) {
+	for i := 0; i < 8; i++ {
+		t.Run(fmt.Sprint(i), shutdownDrainUnderLoad)
+	}
+}
+
+func shutdownDrainUnderLoad(t *testing.T) {
 	rt := newRT(t, qthr.Config{QueueCapacity: 128})
 	var ran atomic.Int64
 	done := load(t, rt, &ran, 0, nil)
-	time.Sleep(50 * time.Millisecond)
+	waitFor(t, func() bool { return ran.Load() >= 200 })
 	if err := rt.Shutdown(qthr.Drain); err != nil {
 		t.Fatal(err)
 	}
@@ -425,9 +443,6 @@ func TestShutdownDrainUnderLoad(t *testing.T) {
 	if ran.Load() != ranAtShutdown || ran.Load() != ok+callsOK {
 		t.Fatalf("ran %d (at shutdown %d), futures ok %d + calls ok %d", ran.Load(), ranAtShutdown, ok, callsOK)
 	}
-	if ok == 0 || callsOK == 0 {
-		t.Fatalf("load too light: %d futures, %d calls", ok, callsOK)
-	}
 	if err := rt.Shutdown(qthr.Drain); err != nil {
 		t.Fatalf("second Shutdown: %v", err)
 	}
@@ -444,6 +459,12 @@ func TestShutdownDrainUnderLoad(t *testing.T) {
 }
 
 func TestShutdownCancelUnderLoad(t *testing.T) {
+	for i := 0; i < 8; i++ {
+		t.Run(fmt.Sprint(i), shutdownCancelUnderLoad)
+	}
+}
+
+func shutdownCancelUnderLoad(t *testing.T) {
 	rt := newRT(t, qthr.Config{QueueCapacity: 64})
 	var ran atomic.Int64
 	b := block(t, rt)
@@ -457,10 +478,30 @@ func TestShutdownCancelUnderLoad(t *testing.T) {
 		queued = append(queued, f)
 	}
 	done := load(t, rt, &ran, 20*time.Microsecond, nil)
-	time.Sleep(20 * time.Millisecond)
+	// The submitters are now waiting for room behind the blocker.
+	waitFor(t, func() bool { return rt.Stats().QueueLen >= 60 })
+	// A probe that keeps submitting: once the queue is full it waits for
+	// room, and it returns when the shutdown has begun (ErrShutdown).
+	probe := make(chan []*qthr.Future)
+	go func() {
+		var mine []*qthr.Future
+		for {
+			f, err := rt.Submit(func() (any, error) { ran.Add(1); return nil, nil })
+			if err != nil {
+				if err != qthr.ErrShutdown {
+					t.Errorf("probe Submit: %v", err)
+				}
+				probe <- mine
+				return
+			}
+			mine = append(mine, f)
+		}
+	}()
 	shut := make(chan error, 1)
 	go func() { shut <- rt.Shutdown(qthr.Cancel) }()
-	time.Sleep(20 * time.Millisecond)
+	queued = append(queued, <-probe...)
+	// The shutdown has begun while the blocker still runs: everything queued
+	// behind it must be cancelled.
 	b.Release()
 	if err := <-shut; err != nil {
 		t.Fatal(err)
@@ -819,11 +860,11 @@ func TestGCStress(t *testing.T) {
 	var forgottenStopped atomic.Int64
 	const forgotten = 4
 	var wg sync.WaitGroup
-	for g := 0; g < 4; g++ {
+	for g := 0; g < 6; g++ {
 		wg.Add(1)
 		go func(g int) {
 			defer wg.Done()
-			for i := 0; i < 500; i++ {
+			for i := 0; i < 1000; i++ {
 				payload := make([]byte, 64+i%512)
 				payload[0] = byte(i)
 				f, err := rt.Submit(func() (any, error) { return payload, nil })
