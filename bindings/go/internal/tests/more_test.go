@@ -3,6 +3,7 @@ package tests
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -176,5 +177,75 @@ func TestPinToCPU(t *testing.T) {
 	}
 	if _, err := qthr.New(qthr.Config{PinToCPU: true, CPU: 100000}); err == nil {
 		t.Fatal("pinning to CPU 100000 succeeded")
+	}
+}
+
+// Jobs that run during a drain, and OnStop, may still call into their runtime:
+// nothing hangs, and what they get is either a result or ErrShutdown.
+func TestCallsDuringShutdown(t *testing.T) {
+	var rt *qthr.Runtime
+	var mu sync.Mutex
+	var got []string
+	note := func(what string, v any, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err == nil:
+			got = append(got, fmt.Sprintf("%s=%v", what, v))
+		case errors.Is(err, qthr.ErrShutdown):
+			got = append(got, what+"=shutdown")
+		default:
+			t.Errorf("%s: %v", what, err)
+		}
+	}
+	ready := make(chan struct{})
+	var err error
+	rt, err = qthr.New(qthr.Config{OnStop: func() {
+		<-ready
+		v, err := rt.Call(func() (any, error) { return "stop", nil })
+		note("onstop-call", v, err)
+		_, err = rt.Submit(func() (any, error) { return nil, nil })
+		note("onstop-submit", nil, err)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(ready)
+	b := block(t, rt)
+	for i := 0; i < 3; i++ {
+		if err := rt.Post(func() error {
+			v, err := rt.Call(func() (any, error) { return "inner", nil })
+			note("drain-call", v, err)
+			f, err := rt.Submit(func() (any, error) { return "late", nil })
+			if err == nil {
+				v, err = f.Wait(context.Background())
+			}
+			note("drain-submit", v, err)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- rt.Close() }()
+	// Wait until Close has begun (a submit is refused), then let the jobs run.
+	waitFor(t, func() bool {
+		_, err := rt.Submit(func() (any, error) { return nil, nil })
+		return err != nil
+	})
+	b.Release()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Close hung")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("%v", got)
+	if len(got) != 8 {
+		t.Fatalf("got %d outcomes: %v", len(got), got)
 	}
 }
