@@ -121,6 +121,9 @@ struct RuntimeState {
   std::shared_ptr<Hook> on_stop;
   std::exception_ptr start_error; // written on the worker, read after qthr_init returns
   std::exception_ptr stop_error;  // written on the worker, read after the worker is joined
+  // Set when the Runtime was destroyed on its own worker: qthr_free does not wait
+  // there, so on_stop (always installed) frees this state when the worker stops.
+  bool orphaned = false;
 };
 
 /// Base of everything passed as the `arg` of a qthr_fn: the trampoline calls run().
@@ -531,7 +534,7 @@ public:
     state_->on_start = opts.on_start_;
     state_->on_stop = opts.on_stop_;
     if (state_->on_start) cfg.on_start = &qthr_cpp_detail_on_start;
-    if (state_->on_stop) cfg.on_stop = &qthr_cpp_detail_on_stop;
+    cfg.on_stop = &qthr_cpp_detail_on_stop; // always: it also frees an orphaned state
     cfg.hook_ctx = state_.get();
     qthr_status st = qthr_init(&cfg, &rt_);
     if (st != QTHR_OK) {
@@ -647,7 +650,19 @@ public:
 
 private:
   void close() noexcept {
-    if (rt_) qthr_free(std::exchange(rt_, nullptr));
+    if (!rt_) {
+      state_.reset();
+      return;
+    }
+    if (qthr_on_worker(rt_)) {
+      // Destroyed from one of its own jobs: qthr_free returns at once and the worker
+      // drains and runs on_stop later, so the hook state must outlive this object.
+      state_->orphaned = true;
+      (void)state_.release();
+      qthr_free(std::exchange(rt_, nullptr));
+      return;
+    }
+    qthr_free(std::exchange(rt_, nullptr));
     state_.reset();
   }
 
@@ -682,10 +697,11 @@ inline int qthr_cpp_detail_on_start(void *hook_ctx) {
 inline void qthr_cpp_detail_on_stop(void *hook_ctx) {
   auto *state = static_cast<qthr::detail::RuntimeState *>(hook_ctx);
   try {
-    state->on_stop->invoke();
+    if (state->on_stop) state->on_stop->invoke();
   } catch (...) {
     state->stop_error = std::current_exception();
   }
+  if (state->orphaned) delete state; // nobody is left to report stop_error to
 }
 }
 /// \endcond

@@ -57,10 +57,9 @@ namespace {
 class Gate {
 public:
   void open() {
-    {
-      std::lock_guard<std::mutex> g(m_);
-      open_ = true;
-    }
+    // Notify under the lock: a waiter may destroy the Gate as soon as it returns.
+    std::lock_guard<std::mutex> g(m_);
+    open_ = true;
     cv_.notify_all();
   }
   void wait() {
@@ -740,6 +739,29 @@ TEST(Shutdown, CallCancelledByShutdownThrows) {
   caller.join();
   opener.join();
   EXPECT_EQ(status.load(), static_cast<int>(QTHR_CANCELLED));
+}
+
+TEST(Shutdown, RuntimeDestroyedByItsOwnJob) {
+  // The last owner of the Runtime lets go of it on the worker: the destructor cannot
+  // join there, so the worker drains, runs on_stop and frees everything itself.
+  Gate stopped;
+  std::atomic<int> ran{0};
+  std::atomic<bool> stop_on_worker{false};
+  auto rt = std::make_shared<std::unique_ptr<qthr::Runtime>>();
+  *rt = std::make_unique<qthr::Runtime>(qthr::Options{}.on_stop([&] {
+    stop_on_worker = true;
+    stopped.open();
+  }));
+  qthr::Runtime &r = **rt;
+  Gate gate;
+  r.submit([&] { gate.wait(); });
+  r.submit([rt] { rt->reset(); }); // destroys the Runtime on its worker
+  for (int i = 0; i < 10; ++i) r.submit([&] { ++ran; });
+  rt.reset();
+  gate.open();
+  stopped.wait();
+  EXPECT_EQ(ran.load(), 10);
+  EXPECT_TRUE(stop_on_worker.load());
 }
 
 TEST(Shutdown, RuntimeMove) {
