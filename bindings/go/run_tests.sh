@@ -21,6 +21,9 @@ test -f "$lib" && test -f "$root/include/qthr.h"
 lib_id="$(cat "$lib" "$root/include/qthr.h" | sha256sum | cut -c1-16)"
 export CGO_CFLAGS="${CGO_CFLAGS:--g -O2} -DQTHR_GO_LIB_ID=$lib_id"
 
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
 cd "$here"
 echo "== go: $(go version)"
 echo "== go vet"
@@ -37,15 +40,14 @@ echo "== go test (shared library, -tags qthr_dynamic)"
 go test -tags qthr_dynamic -count=1 -timeout 120s -run 'TestSubmitWaitCallDo|TestCallC|TestPanicsAreErrors' ./internal/tests
 
 echo "== benchmark smoke (-benchtime=100x)"
-go test -run '^$' -bench . -benchtime=100x -count=1 -timeout 120s ./internal/tests | tee /dev/stderr | \
-  awk '/^Benchmark/ { sub(/-[0-9]+$/, "", $1); ns[$1] = $3 }
-       END { if (ns["BenchmarkChannelLockOSThread"] > 0)
-               printf "ratio Call/ChannelLockOSThread = %.2f (smoke run, not a measurement)\n",
-                      ns["BenchmarkCall"] / ns["BenchmarkChannelLockOSThread"] }'
+go test -run '^$' -bench . -benchtime=100x -count=1 -timeout 120s ./internal/tests > "$tmp/bench.txt"
+cat "$tmp/bench.txt"
+awk '/^Benchmark/ { sub(/-[0-9]+$/, "", $1); ns[$1] = $3 }
+     END { if (ns["BenchmarkChannelLockOSThread"] > 0)
+             printf "ratio Call/ChannelLockOSThread = %.2f (smoke run of 100 calls, not a measurement)\n",
+                    ns["BenchmarkCall"] / ns["BenchmarkChannelLockOSThread"] }' "$tmp/bench.txt"
 
 echo "== example (examples/go: goroutines writing into SQLite through qthr)"
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
 (cd "$root/examples/go" && go build -o "$tmp/qthr-example" .)
 "$tmp/qthr-example" -goroutines 8 -rows 300
 "$tmp/qthr-example" -goroutines 4 -rows 100 -db "$tmp/events.db"
