@@ -394,7 +394,9 @@ public:
     return *this;
   }
 
+  /// \brief Not copyable: one Future owns its handle on the job.
   Future(const Future &) = delete;
+  /// \brief Not copyable.
   Future &operator=(const Future &) = delete;
 
   /// \brief Lets go of the job without cancelling it: it still runs.
@@ -508,7 +510,13 @@ private:
  *
  * Move-only. The destructor drains: every job queued so far runs, then
  * on_stop runs on the worker, then the worker is joined (qthr_free).
- * Futures may outlive their Runtime.
+ * Futures may outlive their Runtime. Destroyed on its own worker (the last
+ * owner let go of it inside a job), it does not wait: the worker drains, runs
+ * on_stop and stops by itself.
+ *
+ * submit(), call(), on_worker(), stats() and shutdown() may be called from any
+ * number of threads at once (the worker included, except shutdown()); moving
+ * or destroying the Runtime may not race with them.
  */
 class Runtime {
 public:
@@ -558,7 +566,9 @@ public:
     return *this;
   }
 
+  /// \brief Not copyable: one Runtime owns one worker.
   Runtime(const Runtime &) = delete;
+  /// \brief Not copyable.
   Runtime &operator=(const Runtime &) = delete;
 
   /// \brief Drains (every queued job runs), runs on_stop, joins the worker, frees it.
