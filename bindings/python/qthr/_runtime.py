@@ -35,6 +35,7 @@ import concurrent.futures
 import ctypes
 import logging
 import os
+import sys
 import threading
 import weakref
 from ctypes import byref, c_void_p
@@ -331,12 +332,43 @@ class CFuture(_FutureBase):
 
     def __del__(self) -> None:
         cfut = self._qthr_cfut
-        if cfut:
+        if not cfut:
+            return
+        self._qthr_cfut = None
+        try:
+            if self._qthr_keep is not None and LIB.qthr_wait(cfut, 0, None) == _TIMEOUT:
+                # Dropped while the C job may still run: its function and argument
+                # objects must outlive it. The reaper keeps them until it is done.
+                if not sys.is_finalizing():
+                    _reaper.watch(_Orphan(cfut, self._qthr_keep))
+                return
+            LIB.qthr_future_free(cfut)
+        except Exception:  # interpreter teardown
+            pass
+
+
+class _Orphan:
+    """What is left of a CFuture dropped before its job finished."""
+
+    __slots__ = ("_qthr_cfut", "keep")
+
+    def __init__(self, cfut: int, keep: Any) -> None:
+        self._qthr_cfut: Optional[int] = cfut
+        self.keep = keep
+
+    def done(self) -> bool:
+        return self._qthr_cfut is None
+
+    def _qthr_poll(self, timeout_ns: int) -> int:
+        cfut = self._qthr_cfut
+        if cfut is None:
+            return _OK
+        st = int(LIB.qthr_wait(cfut, timeout_ns, None))
+        if st != _TIMEOUT:
             self._qthr_cfut = None
-            try:
-                LIB.qthr_future_free(cfut)
-            except Exception:
-                pass
+            self.keep = None
+            LIB.qthr_future_free(cfut)
+        return st
 
 
 class _WatchOnWait(List[Any]):
@@ -363,21 +395,24 @@ class _Reaper:
         self.rfd = -1
         self.wfd = -1
         self.stopping = False
-        self.pending: List[CFuture] = []
+        self.pending: List["CFuture | _Orphan"] = []
 
     def _start_locked(self) -> None:
-        if self.thread is not None:
+        if self.thread is not None and not self.stopping:
             return
-        if hasattr(os, "eventfd"):
-            self.rfd = self.wfd = os.eventfd(0, getattr(os, "EFD_CLOEXEC", 0))
-        else:  # macOS: a pipe whose write end never blocks the worker
-            self.rfd, self.wfd = os.pipe()
-            os.set_blocking(self.wfd, False)
+        # The fd is never closed (but in a forked child): a continuation of the
+        # core may write to it at any time, and a reused fd number must not get it.
+        if self.rfd < 0:
+            if hasattr(os, "eventfd"):
+                self.rfd = self.wfd = os.eventfd(0, getattr(os, "EFD_CLOEXEC", 0))
+            else:  # macOS: a pipe whose write end never blocks the worker
+                self.rfd, self.wfd = os.pipe()
+                os.set_blocking(self.wfd, False)
         self.stopping = False
         self.thread = threading.Thread(target=self._loop, name="qthr-reaper", daemon=True)
         self.thread.start()
 
-    def watch(self, fut: CFuture) -> None:
+    def watch(self, fut: "CFuture | _Orphan") -> None:
         with self.lock:
             self._start_locked()
             self.pending.append(fut)
@@ -427,6 +462,9 @@ class _Reaper:
             return
         self.kick()
         thread.join(timeout=5)
+        with self.lock:
+            if self.thread is thread and self.stopping:
+                self.thread = None
 
     def after_fork_in_child(self) -> None:
         self.lock = threading.Lock()
@@ -803,7 +841,7 @@ class Runtime(concurrent.futures.Executor):
         with _reaper.lock:
             watched = list(_reaper.pending)
         for fut in watched:
-            if fut._qthr_rt is self:
+            if isinstance(fut, CFuture) and fut._qthr_rt is self:
                 fut.cancel()
 
     def _do_shutdown(self, mode: int) -> None:

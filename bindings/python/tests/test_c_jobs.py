@@ -146,3 +146,45 @@ def test_wait_first_completed_on_a_slow_c_job(rt):
     assert not done and pending == {slow}
     done, pending = concurrent.futures.wait([slow], timeout=30)
     assert done == {slow}
+
+
+def test_dropped_c_future_keeps_its_function_and_argument_alive():
+    """A CFuture dropped while its job is queued: the ctypes callback and buffer it
+    uses must live until the job has run (else the worker would call freed memory)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import ctypes, gc, sys, threading
+        sys.path.insert(0, sys.argv[1])
+        import qthr
+        from qthr import _runtime
+        seen = []
+        rt = qthr.Runtime()
+        go = threading.Event(); started = threading.Event()
+        rt.submit(lambda: (started.set(), go.wait(10)))
+        started.wait(10)
+        def make():
+            buf = ctypes.create_string_buffer(b"still here")
+            @ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p)
+            def job(arg):
+                seen.append(ctypes.string_at(arg))
+                return 0
+            rt.submit_c(job, buf)      # future, callback and buffer all dropped
+        for _ in range(20):
+            make()
+        gc.collect()
+        go.set()
+        rt.call(int)                   # FIFO: the C jobs ran
+        for _ in range(200):
+            if not _runtime._reaper.pending:
+                break
+            threading.Event().wait(0.01)
+        print(len(seen), set(seen) == {b"still here"}, len(_runtime._reaper.pending))
+        rt.shutdown()
+    """)
+    proc = subprocess.run([sys.executable, "-c", code, qthr.__path__[0] + "/.."],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["20", "True", "0"]
