@@ -36,7 +36,7 @@ def test_await_run_does_not_block_the_loop(rt):
 
 def test_run_with_args_and_exception(rt):
     async def main():
-        assert await rt.run(pow, 2, exp=5) == 32 if False else True
+        assert await rt.run(pow, 2, exp=5) == 32
         assert await rt.run(lambda a, b=0: a + b, 1, b=2) == 3
         with pytest.raises(ZeroDivisionError):
             await rt.run(lambda: 1 / 0)
