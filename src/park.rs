@@ -111,6 +111,16 @@ pub(crate) fn spin_for(
 
 /// Under loom, spinning is pointless (and unbounded for the model): check once.
 #[cfg(loom)]
+pub(crate) fn spin_for(
+    _budget: Duration,
+    _deadline: Option<Instant>,
+    mut done: impl FnMut() -> bool,
+) -> bool {
+    done()
+}
+
+/// Under loom, spinning is pointless (and unbounded for the model): check once.
+#[cfg(loom)]
 pub(crate) fn spin_then_yield(
     _budget: Duration,
     _deadline: Option<Instant>,

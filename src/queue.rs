@@ -108,6 +108,7 @@ impl JobQueue {
         }
         // SeqCst: announce ourselves before re-checking (Dekker pair with `pop`).
         self.room_waiters.fetch_add(1, Ordering::SeqCst);
+        crate::sync::dekker_fence();
         park::park(self.room_key(), None, || !self.fits_or_closed(n));
         self.room_waiters.fetch_sub(1, Ordering::Relaxed);
     }
@@ -127,6 +128,7 @@ impl JobQueue {
         // SeqCst: Dekker pair with `wait_for_room` (decrement, then look for
         // parked submitters; they announce, then re-check the gate).
         self.gate.fetch_sub(1, Ordering::SeqCst);
+        crate::sync::dekker_fence();
         if self.room_waiters.load(Ordering::SeqCst) != 0 {
             park::unpark_all(self.room_key());
         }

@@ -23,3 +23,14 @@ impl<T> Mutex<T> {
         self.0.lock().unwrap()
     }
 }
+
+/// Marks a point where the code relies on the single total order of SeqCst
+/// accesses (a Dekker pair: announce with one atomic, then check another). Loom
+/// models SeqCst accesses as AcqRel and would report false lost wake-ups there;
+/// it does model SeqCst fences, so under loom this is `fence(SeqCst)`. Outside
+/// loom it compiles to nothing: the SeqCst accesses themselves suffice.
+#[inline(always)]
+pub(crate) fn dekker_fence() {
+    #[cfg(loom)]
+    fence(Ordering::SeqCst);
+}
