@@ -17,10 +17,9 @@ import (
 // side is released by a cleanup once the Future is unreachable (the job runs
 // regardless).
 type Future struct {
-	j       *job
-	rt      *Runtime
-	c       *C.qthr_future
-	cleanup runtime.Cleanup
+	j  *job
+	rt *Runtime
+	c  *C.qthr_future // freed by a cleanup once the Future is unreachable
 }
 
 // Done returns a channel that is closed when the job has resolved: it ran

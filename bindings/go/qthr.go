@@ -159,7 +159,7 @@ func (rt *Runtime) Submit(fn func() (any, error)) (*Future, error) {
 		return nil, statusErr(st)
 	}
 	f := &Future{j: j, rt: rt, c: cf}
-	f.cleanup = runtime.AddCleanup(f, func(c *C.qthr_future) { C.qthr_future_free(c) }, cf)
+	runtime.AddCleanup(f, func(c *C.qthr_future) { C.qthr_future_free(c) }, cf)
 	return f, nil
 }
 
@@ -259,7 +259,8 @@ func Do[T any](rt *Runtime, fn func() (T, error)) (T, error) {
 // CallC runs the C function fn, a qthr_fn (void *(*)(void *)), with arg on the
 // worker and returns its result. No Go code runs on the worker for it. arg is
 // handed to C: it must follow cgo's pointer-passing rules (C memory, or Go
-// memory without Go pointers, which C must not keep after the call).
+// memory without Go pointers, which C must not keep after the call). The
+// calling goroutine keeps its OS thread while it waits.
 func (rt *Runtime) CallC(fn unsafe.Pointer, arg unsafe.Pointer) (unsafe.Pointer, error) {
 	if fn == nil {
 		return nil, ErrInvalidArgument
