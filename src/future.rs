@@ -335,11 +335,20 @@ impl Slot {
 
     /// Blocks the calling thread until the slot resolves or `deadline` passes:
     /// spins briefly, then parks. Returns the outcome, or None on timeout.
-    pub(crate) fn wait(&self, deadline: Option<Instant>) -> Option<Outcome> {
+    ///
+    /// `same_cpu`: the job's worker last ran on the caller's CPU, so spinning
+    /// would only keep it off the CPU: yield at once instead.
+    pub(crate) fn wait(&self, deadline: Option<Instant>, same_cpu: bool) -> Option<Outcome> {
         if let Some(o) = self.outcome() {
             return Some(o);
         }
-        if park::spin_then_yield(park::CALLER_SPIN, deadline, || self.phase() >= DONE) {
+        let done = || self.phase() >= DONE;
+        let waited = if same_cpu {
+            park::yield_then(deadline, done)
+        } else {
+            park::spin_then_yield(park::CALLER_SPIN, deadline, done)
+        };
+        if waited {
             return self.outcome();
         }
         loop {

@@ -17,7 +17,7 @@ use std::cell::Cell;
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -95,6 +95,10 @@ pub(crate) struct Shared {
     join: Mutex<Option<JoinHandle<()>>>,
     /// True until the worker is about to drop its reference (fork teardown).
     worker_alive: AtomicBool,
+    /// The CPU the worker last went idle on (-1: unknown). Callers on that
+    /// CPU yield instead of spinning (a spinning caller would keep the worker
+    /// it waits for off the CPU). Written only when it changes.
+    worker_cpu: CachePadded<AtomicI32>,
     /// The address of this byte is the worker's idle parking key.
     idle_key: u8,
 }
@@ -167,6 +171,12 @@ impl Shared {
 
     /// Spins, then sleeps until work arrives or the queue closes. Worker only.
     fn idle(&self) {
+        let cpu = park::current_cpu();
+        // Relaxed: a scheduling hint, guarding no data. Compare first so the
+        // line is written (and bounced to callers) only when the worker moved.
+        if self.worker_cpu.load(Ordering::Relaxed) != cpu {
+            self.worker_cpu.store(cpu, Ordering::Relaxed);
+        }
         let has_work = || self.queue.len() != 0 || self.queue.is_closed();
         if park::spin_for(park::WORKER_SPIN, None, has_work) {
             return;
@@ -259,6 +269,15 @@ fn release(p: *const Slot) {
 
 /// Waits for any slot from any thread, choosing the right strategy.
 fn wait_slot(p: *const Slot, deadline: Option<Instant>) -> Result<Outcome, Error> {
+    wait_slot_on(p, deadline, false)
+}
+
+/// As `wait_slot`, with a hint that the worker last ran on this CPU.
+fn wait_slot_on(
+    p: *const Slot,
+    deadline: Option<Instant>,
+    same_cpu: bool,
+) -> Result<Outcome, Error> {
     // SAFETY: the caller holds a reference to (or owns) the slot.
     let s = unsafe { &*p };
     if let Some(o) = s.outcome() {
@@ -273,7 +292,7 @@ fn wait_slot(p: *const Slot, deadline: Option<Instant>) -> Result<Outcome, Error
         // which holds a reference to its Shared.
         return unsafe { &*me }.wait_on_worker(p, deadline);
     }
-    s.wait(deadline).ok_or(Error::Timeout)
+    s.wait(deadline, same_cpu).ok_or(Error::Timeout)
 }
 
 /// A running runtime (the owning handle). Dropping it shuts the runtime down
@@ -312,6 +331,7 @@ impl Executor {
             counters: WorkerCounters::default(),
             join: Mutex::new(None),
             worker_alive: AtomicBool::new(true),
+            worker_cpu: CachePadded::new(AtomicI32::new(-1)),
             idle_key: 0,
         });
         let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel::<Result<(), String>>(1);
@@ -444,10 +464,11 @@ impl Executor {
             )
         };
         let p = slot.as_ptr();
-        let result = self
-            .shared
-            .enqueue(1, |_| p)
-            .and_then(|()| wait_slot(p, None));
+        let result = self.shared.enqueue(1, |_| p).and_then(|()| {
+            // Relaxed: a hint (see Shared::worker_cpu).
+            let same_cpu = self.shared.worker_cpu.load(Ordering::Relaxed) == park::current_cpu();
+            wait_slot_on(p, None, same_cpu)
+        });
         // The slot is resolved (or was never queued): nobody else touches it.
         pool::give(slot);
         match result? {
