@@ -36,7 +36,13 @@ pub fn watchdog(name: &'static str, secs: u64) -> Watchdog {
             let start = Instant::now();
             while !d2.load(Ordering::SeqCst) {
                 if start.elapsed() > limit {
-                    eprintln!("WATCHDOG: {name} still running after {limit:?}: hang, aborting");
+                    // Straight to fd 2: the test harness captures eprintln!
+                    // (also in spawned threads) and the abort would lose it.
+                    use std::io::Write;
+                    let msg = format!(
+                        "\nWATCHDOG: {name} still running after {limit:?}: hang, aborting\n"
+                    );
+                    let _ = std::io::stderr().write_all(msg.as_bytes());
                     std::process::abort();
                 }
                 std::thread::sleep(Duration::from_millis(20));
