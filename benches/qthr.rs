@@ -8,8 +8,10 @@
 //! Every executor runs the same job: add the argument to an "engine" counter
 //! that only the executing thread touches, and return it.
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use qthr::ffi::*;
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::{LinkedList, VecDeque};
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -19,24 +21,8 @@ use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------- allocations
 
-struct Counting;
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards to the system allocator, counting calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        // SAFETY: forwarded unchanged.
-        unsafe { System.dealloc(p, l) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: common::Counting = common::Counting;
 
 // ---------------------------------------------------------------- the job
 
@@ -409,17 +395,6 @@ fn ping_pong() -> f64 {
     ns
 }
 
-fn cpu_time() -> Duration {
-    // SAFETY: getrusage writes into a live, zeroed struct.
-    let u = unsafe {
-        let mut u: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut u);
-        u
-    };
-    let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
-    Duration::from_micros(us(u.ru_utime) + us(u.ru_stime))
-}
-
 struct Row {
     bench: String,
     callers: usize,
@@ -555,15 +530,15 @@ fn main() {
         )
     };
     thread::sleep(Duration::from_millis(5));
-    let a0 = ALLOCS.load(Ordering::Relaxed);
+    let a0 = common::allocations();
     for _ in 0..10_000 {
         qthr.call(1);
     }
-    let a1 = ALLOCS.load(Ordering::Relaxed);
+    let a1 = common::allocations();
     for _ in 0..10_000 {
         qthr.submit_wait(1);
     }
-    let a2 = ALLOCS.load(Ordering::Relaxed);
+    let a2 = common::allocations();
     let per_call = (a1 - a0) as f64 / 10_000.0;
     let per_submit = (a2 - a1) as f64 / 10_000.0;
 
@@ -572,9 +547,9 @@ fn main() {
         qthr.call(1);
     }
     thread::sleep(Duration::from_millis(10));
-    let c0 = cpu_time();
+    let c0 = common::cpu_time();
     thread::sleep(Duration::from_secs(1));
-    let idle_pct = (cpu_time() - c0).as_secs_f64() * 100.0;
+    let idle_pct = (common::cpu_time() - c0).as_secs_f64() * 100.0;
     println!("allocations per qthr_call: {per_call:.3}; per submit+wait: {per_submit:.3}; idle CPU: {idle_pct:.2}%");
     println!("{{\"bench\":\"allocs_per_call\",\"value\":{per_call}}}");
     println!("{{\"bench\":\"allocs_per_submit_wait\",\"value\":{per_submit}}}");

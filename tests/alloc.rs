@@ -2,29 +2,13 @@
 //! allocates nothing amortised (completion slots are pooled). Alone in its own
 //! binary because it counts every allocation of the process.
 
+mod common;
+
 use qthr::ffi::*;
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-struct Counting;
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards to the system allocator, counting calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        // SAFETY: forwarded unchanged.
-        unsafe { System.dealloc(p, l) }
-    }
-}
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: common::Counting = common::Counting;
 
 unsafe extern "C" fn inc(arg: *mut c_void) -> *mut c_void {
     (arg as usize + 1) as *mut c_void
@@ -75,9 +59,9 @@ fn calls_and_pooled_futures_do_not_allocate() {
     };
     run(1000, &mut r); // warm up the thread's slot cache
     warm_up_parking(rt);
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = common::allocations();
     run(100_000, &mut r);
-    let per_call = ALLOCS.load(Ordering::Relaxed) - before;
+    let per_call = common::allocations() - before;
     assert_eq!(
         per_call, 0,
         "qthr_call allocated {per_call} times in 100k calls"
@@ -101,9 +85,9 @@ fn calls_and_pooled_futures_do_not_allocate() {
     };
     submit_wait(1000);
     warm_up_parking(rt);
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = common::allocations();
     submit_wait(100_000);
-    let n = ALLOCS.load(Ordering::Relaxed) - before;
+    let n = common::allocations() - before;
     assert!(
         n <= 100,
         "submit+wait allocated {n} times in 100k round trips"
