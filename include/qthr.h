@@ -266,7 +266,9 @@ qthr_status qthr_shutdown(struct qthr_runtime *rt, qthr_shutdown_mode mode);
 // Shuts down with QTHR_DRAIN if needed, then frees the runtime. Futures stay
 // valid (they are all resolved). NULL is a no-op. Called on the worker (from a
 // job), it stops the runtime without waiting: the worker drains, runs on_stop
-// and frees the memory when it exits. In a fork child it only releases memory.
+// and frees the memory when it exits. In a fork child it returns at once and
+// touches nothing the parent's threads may have been using: the inherited
+// runtime's memory is abandoned (its worker thread does not exist there).
 void qthr_free(struct qthr_runtime *rt);
 
 // Copies a snapshot of the counters into `out`, whose `size` the caller sets

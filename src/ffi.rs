@@ -391,7 +391,8 @@ pub unsafe extern "C" fn qthr_submit_batch(
         if n == 0 {
             return Ok(());
         }
-        if fns.is_null() {
+        // Before touching the arrays: n may be absurd.
+        if fns.is_null() || n > rt.queue_capacity() {
             return Err(Error::InvalidArgument);
         }
         // SAFETY: the caller provides n readable entries.
@@ -582,7 +583,9 @@ pub unsafe extern "C" fn qthr_shutdown(
 /// Shuts down with QTHR_DRAIN if needed, then frees the runtime. Futures stay
 /// valid (they are all resolved). NULL is a no-op. Called on the worker (from a
 /// job), it stops the runtime without waiting: the worker drains, runs on_stop
-/// and frees the memory when it exits. In a fork child it only releases memory.
+/// and frees the memory when it exits. In a fork child it returns at once and
+/// touches nothing the parent's threads may have been using: the inherited
+/// runtime's memory is abandoned (its worker thread does not exist there).
 #[no_mangle]
 pub unsafe extern "C" fn qthr_free(rt: *mut qthr_runtime) {
     let _ = catch_unwind(|| {

@@ -410,18 +410,6 @@ impl Slot {
             false
         }
     }
-
-    /// Releases an unrun job's argument (used when a queued slot is discarded).
-    pub(crate) fn discard_job(&self) {
-        // SAFETY: called by the only thread holding a queued slot (fork child
-        // teardown), which then recycles it.
-        if let Some(job) = unsafe { (*self.job.get()).take() } {
-            if let Some(hook) = job.on_cancel {
-                // SAFETY: the submitter supplied the hook for this arg.
-                unsafe { hook(job.arg) };
-            }
-        }
-    }
 }
 
 /// Converts a user timeout (ns; negative = forever) into a deadline.

@@ -4,11 +4,13 @@
 //! overflow goes to a global lock-free ring, which is where slots freed on the
 //! worker (fire-and-forget jobs) travel back to the submitting threads.
 
+use crate::fork;
 use crate::future::Slot;
 use crossbeam_queue::ArrayQueue;
 use std::cell::RefCell;
+use std::ptr;
 use std::ptr::NonNull;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 /// Slots a thread keeps for itself.
 const LOCAL_CAP: usize = 64;
@@ -59,9 +61,44 @@ impl Drop for SlotBox {
     }
 }
 
+/// The global ring of one process generation (see fork.rs).
+struct Ring {
+    fork_gen: u64,
+    slots: ArrayQueue<SlotBox>,
+}
+
+static GLOBAL: AtomicPtr<Ring> = AtomicPtr::new(ptr::null_mut());
+
+/// The global ring. A fork child gets a fresh one: a parent thread may have
+/// been half-way through a push or pop of the inherited ring at fork time, and
+/// touching it here could spin forever on a writer that does not exist. The
+/// inherited ring is leaked.
 fn global() -> &'static ArrayQueue<SlotBox> {
-    static GLOBAL: OnceLock<ArrayQueue<SlotBox>> = OnceLock::new();
-    GLOBAL.get_or_init(|| ArrayQueue::new(GLOBAL_CAP))
+    let gen = fork::generation();
+    // Acquire: pairs with the release CAS below, so the ring's contents are
+    // initialised before we use it.
+    let cur = GLOBAL.load(Ordering::Acquire);
+    // SAFETY: rings are leaked, never freed: any non-null pointer stays valid.
+    if let Some(ring) = unsafe { cur.as_ref() } {
+        if ring.fork_gen == gen {
+            return &ring.slots;
+        }
+    }
+    let fresh = Box::into_raw(Box::new(Ring {
+        fork_gen: gen,
+        slots: ArrayQueue::new(GLOBAL_CAP),
+    }));
+    // AcqRel: release publishes the new ring; acquire reads a racing winner's.
+    match GLOBAL.compare_exchange(cur, fresh, Ordering::AcqRel, Ordering::Acquire) {
+        // SAFETY: just published; leaked for the life of the process.
+        Ok(_) => unsafe { &(*fresh).slots },
+        Err(winner) => {
+            // SAFETY: ours was never shared.
+            drop(unsafe { Box::from_raw(fresh) });
+            // SAFETY: rings are never freed.
+            unsafe { &(*winner).slots }
+        }
+    }
 }
 
 struct Local(Vec<SlotBox>);

@@ -49,7 +49,8 @@ impl JobQueue {
         }
     }
 
-    fn room_key(&self) -> usize {
+    /// The parking key of submitters waiting for room.
+    pub(crate) fn room_key(&self) -> usize {
         &*self.room_waiters as *const AtomicUsize as usize
     }
 
@@ -106,10 +107,19 @@ impl JobQueue {
         if park::spin_then_yield(park::CALLER_SPIN, None, || self.fits_or_closed(n)) {
             return;
         }
+        self.park_for_room(n, || true);
+    }
+
+    /// Parks once until room for `n` may have been made (or the queue closed),
+    /// or until `park::unpark_all(self.room_key())` for another reason, or when
+    /// `still_wanted()` is false under the parking lot's lock.
+    pub(crate) fn park_for_room(&self, n: usize, still_wanted: impl FnOnce() -> bool) {
         // SeqCst: announce ourselves before re-checking (Dekker pair with `pop`).
         self.room_waiters.fetch_add(1, Ordering::SeqCst);
         crate::sync::dekker_fence();
-        park::park(self.room_key(), None, || !self.fits_or_closed(n));
+        park::park(self.room_key(), None, || {
+            !self.fits_or_closed(n) && still_wanted()
+        });
         self.room_waiters.fetch_sub(1, Ordering::Relaxed);
     }
 
@@ -163,12 +173,6 @@ impl JobQueue {
 
     pub(crate) fn high_water(&self) -> usize {
         self.high_water.load(Ordering::Relaxed)
-    }
-
-    /// Pops what is left without touching the gate (teardown of a runtime whose
-    /// worker is gone, e.g. in a fork child).
-    pub(crate) fn drain_raw(&self) -> impl Iterator<Item = *const Slot> + '_ {
-        std::iter::from_fn(move || self.ring.pop().map(|q| q.0))
     }
 }
 

@@ -93,8 +93,6 @@ pub(crate) struct Shared {
     name: String,
     counters: WorkerCounters,
     join: Mutex<Option<JoinHandle<()>>>,
-    /// True until the worker is about to drop its reference (fork teardown).
-    worker_alive: AtomicBool,
     /// The CPU the worker last went idle on (-1: unknown). Callers on that
     /// CPU yield instead of spinning (a spinning caller would keep the worker
     /// it waits for off the CPU). Written only when it changes.
@@ -232,6 +230,32 @@ impl Shared {
         }
     }
 
+    /// Reserves room in this queue from the worker `me` of another runtime:
+    /// runs `me`'s own jobs while it waits, and sleeps so that either room here
+    /// or a job for `me` wakes it.
+    fn reserve_from_worker(&self, me: &Shared, n: usize) -> Result<(), Refused> {
+        loop {
+            match self.queue.try_reserve(n) {
+                Err(Refused::Full) => {}
+                other => return other,
+            }
+            if let Some(p) = me.queue.pop() {
+                me.process(p);
+                continue;
+            }
+            let key = self.queue.room_key();
+            // SeqCst: the Dekker pair of `idle`/`wake_worker`: a submitter to
+            // `me` sees the key and unparks it.
+            me.sleep_key.store(key, Ordering::SeqCst);
+            crate::sync::dekker_fence();
+            if me.queue.len() == 0 {
+                self.queue
+                    .park_for_room(n, || me.sleep_key.load(Ordering::SeqCst) == key);
+            }
+            me.sleep_key.store(0, Ordering::Relaxed);
+        }
+    }
+
     /// Reserves room and pushes slots made by `make` (called once per job, after
     /// the reservation succeeded, so a batch is queued all-or-nothing).
     fn enqueue(&self, n: usize, mut make: impl FnMut(usize) -> *const Slot) -> Result<(), Error> {
@@ -239,9 +263,16 @@ impl Shared {
             return Err(Error::InvalidArgument);
         }
         // The worker never waits for its own queue to make room: it is the one
-        // that would make it.
-        let reserved = if self.nonblocking || self.is_current_worker() {
+        // that would make it. Another runtime's worker waits, but keeps serving
+        // its own queue meanwhile (two workers filling each other's queues
+        // would otherwise wait for each other forever).
+        let me = current_worker();
+        let reserved = if self.nonblocking || ptr::eq(me, self) {
             self.queue.try_reserve(n)
+        } else if !me.is_null() {
+            // SAFETY: CURRENT is set only while this thread runs that worker
+            // loop, which holds a reference to its Shared.
+            self.reserve_from_worker(unsafe { &*me }, n)
         } else {
             self.queue.reserve(n)
         };
@@ -330,7 +361,6 @@ impl Executor {
             name: name.clone(),
             counters: WorkerCounters::default(),
             join: Mutex::new(None),
-            worker_alive: AtomicBool::new(true),
             worker_cpu: CachePadded::new(AtomicI32::new(-1)),
             idle_key: 0,
         });
@@ -371,6 +401,11 @@ impl Executor {
         } else {
             Ok(())
         }
+    }
+
+    /// How many jobs the queue holds at most.
+    pub fn queue_capacity(&self) -> usize {
+        self.shared.queue.capacity()
     }
 
     /// True on this runtime's worker thread.
@@ -540,22 +575,13 @@ impl Drop for Executor {
             if let Some(handle) = self.shared.join.try_lock().and_then(|mut j| j.take()) {
                 std::mem::forget(handle);
             }
-            for p in self.shared.queue.drain_raw() {
-                // SAFETY: queued slots are alive; Call slots belong to callers
-                // that do not exist in this process.
-                if unsafe { (*p).kind() } == Kind::Shared {
-                    // SAFETY: we hold the queue's reference.
-                    unsafe { (*p).discard_job() };
-                    release(p);
-                }
-            }
+            // Queued jobs are abandoned, not drained: a parent thread may have
+            // been half-way through a push at fork time, and popping that ring
+            // here would spin forever waiting for a writer that does not exist.
+            // The runtime's memory (ring, slots) is leaked with it.
+            std::mem::forget(self.shared.clone());
             // Acquire: pairs with the worker's release store before it drops
             // its Arc in the parent (the child inherited that memory).
-            if self.shared.worker_alive.load(Ordering::Acquire) {
-                // SAFETY: the worker's own Arc clone lives on a stack that no
-                // longer runs in this process; we drop it on its behalf, once.
-                unsafe { Arc::decrement_strong_count(Arc::as_ptr(&self.shared)) };
-            }
             return;
         }
         if self.on_worker() {
@@ -608,8 +634,6 @@ fn worker_main(
         }
     }
     let _ = CURRENT.try_with(|c| c.set(ptr::null()));
-    // Release: see the fork branch of Executor::drop.
-    shared.worker_alive.store(false, Ordering::Release);
 }
 
 fn pin_to_cpu(cpu: usize) -> Result<(), String> {
