@@ -51,13 +51,23 @@ fn header_version_macros_match_cargo_toml() {
 fn bindings_agree_on_the_version() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let version = env!("CARGO_PKG_VERSION");
-    let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
+    let read =
+        |p: &str| std::fs::read_to_string(root.join(p)).unwrap_or_else(|e| panic!("{p}: {e}"));
     let expect = [
-        ("bindings/python/pyproject.toml", format!("version = \"{version}\"")),
-        ("bindings/python/qthr/__init__.py", format!("__version__ = \"{version}\"")),
+        (
+            "bindings/python/pyproject.toml",
+            format!("version = \"{version}\""),
+        ),
+        (
+            "bindings/python/qthr/__init__.py",
+            format!("__version__ = \"{version}\""),
+        ),
         ("bindings/go/doc.go", format!("version {version},")),
     ];
     for (file, needle) in expect {
-        assert!(read(file).contains(&needle), "{file} should contain `{needle}` (Cargo.toml says {version})");
+        assert!(
+            read(file).contains(&needle),
+            "{file} should contain `{needle}` (Cargo.toml says {version})"
+        );
     }
 }
