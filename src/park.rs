@@ -43,6 +43,13 @@ fn max_spinners() -> usize {
     })
 }
 
+/// Computes the lazily initialised settings now (reading the CPU quota
+/// allocates), so that no later wait allocates. Called when a runtime starts.
+pub(crate) fn init() {
+    #[cfg(not(loom))]
+    let _ = max_spinners();
+}
+
 /// A permit to spin; dropping it returns the permit.
 pub(crate) struct SpinPermit(());
 

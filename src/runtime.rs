@@ -351,6 +351,7 @@ impl Executor {
             return Err(Error::InvalidArgument);
         }
         fork::install();
+        park::init();
         let name = os_thread_name(&thread_name);
         let shared = Arc::new(Shared {
             queue: JobQueue::new(queue_capacity),
