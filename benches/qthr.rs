@@ -2,8 +2,8 @@
 //! people use today, all measured in ONE run so the ratios are comparable on a
 //! shared, noisy machine. Prints a table and the same figures as JSON lines.
 //!
-//!   cargo bench --bench qthr                 # full run (~30 s)
-//!   QTHR_BENCH_MS=100 cargo bench --bench qthr   # shorter windows
+//!   cargo bench --bench qthr                 # full run (~40 s: 3 rounds)
+//!   QTHR_BENCH_MS=100 QTHR_BENCH_ROUNDS=1 cargo bench --bench qthr   # quicker
 //!
 //! Every executor runs the same job: add the argument to an "engine" counter
 //! that only the executing thread touches, and return it.
@@ -323,7 +323,7 @@ fn window() -> Duration {
     let ms = std::env::var("QTHR_BENCH_MS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(400);
+        .unwrap_or(200);
     Duration::from_millis(ms)
 }
 
@@ -395,10 +395,24 @@ fn ping_pong() -> f64 {
     ns
 }
 
+/// Every figure is measured in several interleaved rounds; the table reports
+/// the best round (the one least disturbed by whatever else the shared machine
+/// was doing) and the median.
 struct Row {
     bench: String,
     callers: usize,
-    ops: f64,
+    samples: Vec<f64>,
+}
+
+impl Row {
+    fn best(&self) -> f64 {
+        self.samples.iter().cloned().fold(f64::NAN, f64::max)
+    }
+    fn median(&self) -> f64 {
+        let mut v = self.samples.clone();
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    }
 }
 
 struct Report {
@@ -406,25 +420,58 @@ struct Report {
 }
 
 impl Report {
-    fn add(&mut self, bench: &str, callers: usize, ops: f64) -> f64 {
-        let ns = 1e9 / ops * callers as f64;
-        println!("{bench:<34} {callers:>3} {:>12.0} {:>12.0}", ns, ops);
-        println!(
-            "{{\"bench\":\"{bench}\",\"callers\":{callers},\"ops_per_s\":{ops:.0},\"ns_per_op\":{ns:.1}}}"
-        );
-        self.rows.push(Row {
-            bench: bench.to_owned(),
-            callers,
-            ops,
-        });
-        ops
+    fn add(&mut self, bench: &str, callers: usize, ops: f64) {
+        match self
+            .rows
+            .iter_mut()
+            .find(|r| r.bench == bench && r.callers == callers)
+        {
+            Some(r) => r.samples.push(ops),
+            None => self.rows.push(Row {
+                bench: bench.to_owned(),
+                callers,
+                samples: vec![ops],
+            }),
+        }
     }
     fn get(&self, bench: &str, callers: usize) -> f64 {
         self.rows
             .iter()
             .find(|r| r.bench == bench && r.callers == callers)
-            .map_or(f64::NAN, |r| r.ops)
+            .map_or(f64::NAN, Row::best)
     }
+    fn print(&self) {
+        println!(
+            "{:<22} {:>3} {:>12} {:>12} {:>12}",
+            "benchmark", "thr", "ns/op (best)", "ops/s best", "ops/s median"
+        );
+        for r in &self.rows {
+            let (best, median) = (r.best(), r.median());
+            let ns = 1e9 / best * r.callers as f64;
+            println!(
+                "{:<22} {:>3} {:>12.0} {:>12.0} {:>12.0}",
+                r.bench, r.callers, ns, best, median
+            );
+        }
+        for r in &self.rows {
+            let (best, median) = (r.best(), r.median());
+            let ns = 1e9 / best * r.callers as f64;
+            println!(
+                "{{\"bench\":\"{}\",\"callers\":{},\"ops_per_s\":{best:.0},\"ops_per_s_median\":{median:.0},\"ns_per_op\":{ns:.1},\"rounds\":{}}}",
+                r.bench,
+                r.callers,
+                r.samples.len()
+            );
+        }
+    }
+}
+
+fn rounds() -> usize {
+    std::env::var("QTHR_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+        .max(1)
 }
 
 fn main() {
@@ -435,47 +482,16 @@ fn main() {
     }
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "qthr benchmark: {cores} cores, window {:?} per figure",
+        "qthr benchmark: {cores} cores, {} rounds, window {:?} per figure",
+        rounds(),
         window()
     );
-    println!(
-        "{:<34} {:>3} {:>12} {:>12}",
-        "benchmark", "thr", "ns/op/thr", "ops/s"
-    );
     let mut r = Report { rows: Vec::new() };
-
-    let pp = ping_pong();
-    r.add("spin_ping_pong", 1, 1e9 / pp);
-
     let qthr = Qthr::new();
     let pykx = PyKx::new();
     let cv = CondvarExec::new();
     let ch = MpscExec::new();
     let direct = MutexDirect(Mutex::new(()));
-
-    r.add(
-        "qthr_call",
-        1,
-        throughput(&qthr, 1, 1, |e| {
-            e.call(1);
-        }),
-    );
-    r.add(
-        "qthr_submit_wait",
-        1,
-        throughput(&qthr, 1, 1, |e| {
-            e.submit_wait(1);
-        }),
-    );
-    r.add(
-        "qthr_batch64",
-        1,
-        throughput(&qthr, 1, 64, |e| {
-            let mut futs = [std::ptr::null_mut(); 64];
-            e.batch(64, &mut futs);
-        }),
-    );
-
     let execs: [(&str, &dyn Exec); 5] = [
         ("qthr_call", &qthr),
         ("baseline_pykx", &pykx),
@@ -483,20 +499,25 @@ fn main() {
         ("baseline_mpsc", &ch),
         ("ref_mutex_direct", &direct),
     ];
-    for callers in [1, 2, 8, 16] {
-        for (name, e) in execs {
-            if callers == 1 && name == "qthr_call" {
-                continue;
+    for _ in 0..rounds() {
+        r.add("spin_ping_pong", 1, 1e9 / ping_pong());
+        r.add(
+            "qthr_submit_wait",
+            1,
+            throughput(&qthr, 1, 1, |e| {
+                e.submit_wait(1);
+            }),
+        );
+        for callers in [1, 2, 8, 16] {
+            for (name, e) in execs {
+                r.add(
+                    name,
+                    callers,
+                    throughput(e, callers, 1, |e| {
+                        e.call(1);
+                    }),
+                );
             }
-            r.add(
-                name,
-                callers,
-                throughput(e, callers, 1, |e| {
-                    e.call(1);
-                }),
-            );
-        }
-        if callers > 1 {
             r.add(
                 "qthr_batch64",
                 callers,
@@ -507,6 +528,8 @@ fn main() {
             );
         }
     }
+    r.print();
+    let pp = 1e9 / r.get("spin_ping_pong", 1);
     drop((pykx, cv, ch));
 
     // Allocations per call / per submit+wait, after a warm-up.
