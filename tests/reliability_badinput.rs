@@ -433,7 +433,6 @@ fn bad_counts_and_modes() {
 /// Counts beyond the capacity that no array can back: the count must be checked
 /// against the capacity before the arrays are read (else it reads out of bounds).
 #[test]
-#[ignore = "known core bug: notes/feedback-reliability.md item 3"]
 fn absurd_batch_counts_do_not_crash() {
     let _d = watchdog("absurd_batch_counts_do_not_crash", 60);
     for n in [usize::MAX, usize::MAX / 8 + 1, 1 << 40, 5] {
@@ -878,7 +877,6 @@ fn fork_child_gets_forked() {
 /// must all return at once (no lock or half-pushed job inherited from a parent
 /// thread may hang it), many times over.
 #[test]
-#[ignore = "known core bug: notes/feedback-reliability.md item 4"]
 fn fork_during_load_never_hangs_the_child() {
     let _d = watchdog("fork_during_load_never_hangs_the_child", 120);
     let forks = scaled(60).max(5);

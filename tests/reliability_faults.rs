@@ -443,7 +443,6 @@ unsafe extern "C" fn mutual_job(arg: *mut c_void) -> *mut c_void {
 }
 
 #[test]
-#[ignore = "known core issue: notes/feedback-reliability.md item 5 (mutual full queues deadlock)"]
 fn workers_submitting_to_each_others_full_queues() {
     let _d = watchdog("workers_submitting_to_each_others_full_queues", 30);
     let m = Mutual {
