@@ -517,15 +517,15 @@ struct Hooks {
     start_sleep_ms: u64,
 }
 impl Hooks {
-    fn new(start_rc: c_int, start_sleep_ms: u64) -> &'static Hooks {
-        Box::leak(Box::new(Hooks {
+    fn new(start_rc: c_int, start_sleep_ms: u64) -> Box<Hooks> {
+        Box::new(Hooks {
             starts: AtomicUsize::new(0),
             stops: AtomicUsize::new(0),
             worker: AtomicUsize::new(0),
             stop_thread: AtomicUsize::new(0),
             start_rc,
             start_sleep_ms,
-        }))
+        })
     }
 }
 unsafe extern "C" fn on_start(ctx: *mut c_void) -> c_int {
@@ -550,7 +550,7 @@ unsafe extern "C" fn whoami(_: *mut c_void) -> *mut c_void {
     // SAFETY: plain call.
     unsafe { libc::pthread_self() as usize as *mut c_void }
 }
-fn hooked(h: &'static Hooks, cap: usize) -> qthr_config {
+fn hooked(h: &Hooks, cap: usize) -> qthr_config {
     let mut c = config(cap, false);
     c.on_start = Some(on_start);
     c.on_stop = Some(on_stop);
@@ -564,7 +564,7 @@ fn on_start_failing_and_slow() {
     for rc in [1, -1, i32::MIN] {
         let h = Hooks::new(rc, 0);
         assert_eq!(
-            init(Some(&hooked(h, 8))),
+            init(Some(&hooked(&h, 8))),
             Err(QTHR_START_FAILED),
             "on_start returned {rc}"
         );
@@ -578,7 +578,7 @@ fn on_start_failing_and_slow() {
     // qthr_init returns only after on_start finished (and on the worker).
     let h = Hooks::new(0, 100);
     let t = Instant::now();
-    let rt = init(Some(&hooked(h, 8))).unwrap();
+    let rt = init(Some(&hooked(&h, 8))).unwrap();
     assert!(t.elapsed() >= Duration::from_millis(100));
     assert_eq!(h.starts.load(SeqCst), 1);
     let mut w = ptr::null_mut();
@@ -647,7 +647,7 @@ fn on_stop_runs_exactly_once_on_every_path() {
     ];
     for (name, path) in paths {
         let h = Hooks::new(0, 0);
-        let rt = init(Some(&hooked(h, 64))).unwrap();
+        let rt = init(Some(&hooked(&h, 64))).unwrap();
         // Some queued work, so the stop happens with jobs around.
         // SAFETY: live runtime.
         unsafe {
@@ -673,7 +673,7 @@ fn on_stop_runs_exactly_once_on_every_path() {
     // qthr_free from inside a job: the worker drains, runs on_stop and exits
     // by itself; jobs queued behind still run.
     let h = Hooks::new(0, 0);
-    let rt = init(Some(&hooked(h, 64))).unwrap();
+    let rt = init(Some(&hooked(&h, 64))).unwrap();
     let mut futs = Vec::new();
     // SAFETY: live runtime until the job frees it; nobody touches it after.
     unsafe {

@@ -494,7 +494,9 @@ fn stress_mixed_api_16_threads() {
     let _dog = watchdog("stress_mixed_api_16_threads", 300);
     let t0 = std::time::Instant::now();
 
-    let ctx = Box::leak(Box::new(Ctx::new(THREADS)));
+    // Boxed (stable address), dropped after the runtimes are freed.
+    let ctx_box = Box::new(Ctx::new(THREADS));
+    let ctx: &Ctx = &ctx_box;
     let ctxp = ctx as *const Ctx;
     // Runtime 0: blocking, small queue (submitters wait for room).
     // Runtime 1: nonblocking, tiny queue (QUEUE_FULL, retried).
@@ -616,7 +618,8 @@ fn shutdown_round(mode: qthr_shutdown_mode, round: u64, capacity: usize, nonbloc
     let mut ctx = Ctx::new(SUBMITTERS);
     ctx.slow_every = 97;
     ctx.slow_us = 150;
-    let ctx = Box::leak(Box::new(ctx));
+    let ctx_box = Box::new(ctx);
+    let ctx: &Ctx = &ctx_box;
     let ctxp = ctx as *const Ctx;
     let rt = make_runtime(ctx, 0, capacity, nonblocking);
     let recs: Vec<Vec<Rec>> = (0..SUBMITTERS)
