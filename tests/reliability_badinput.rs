@@ -228,7 +228,8 @@ fn bad_configs() {
     let _d = watchdog("bad_configs", 60);
 
     let sz = std::mem::size_of::<qthr_config>();
-    let cases: Vec<(&str, Box<dyn Fn(&mut qthr_config)>, qthr_status)> = vec![
+    type Case = (&'static str, Box<dyn Fn(&mut qthr_config)>, qthr_status);
+    let cases: Vec<Case> = vec![
         ("size 0", Box::new(|c| c.size = 0), QTHR_INVALID_ARGUMENT),
         (
             "size too small",
@@ -313,7 +314,7 @@ fn bad_configs() {
         ),
         (
             "thread_name invalid UTF-8",
-            Box::new(|c| c.thread_name = b"\xff\xfeengine\xc3\0".as_ptr() as *const c_char),
+            Box::new(|c| c.thread_name = c"\xff\xfeengine\xc3".as_ptr()),
             QTHR_OK,
         ),
         (
@@ -447,6 +448,49 @@ fn bad_counts_and_modes() {
     }
 }
 
+/// qthr_submit_batch(n) on a capacity-4 runtime with one-entry arrays placed
+/// right before an inaccessible page. Ok(0) if rejected as INVALID_ARGUMENT.
+fn batch_with_guard_page(n: usize) -> Result<i32, String> {
+    let c = config(4, false);
+    let rt = init(Some(&c)).unwrap();
+    // One-entry arrays at the very end of a page followed by an
+    // inaccessible page: reading a second entry faults at once.
+    // SAFETY: plain mmap/mprotect of fresh anonymous memory.
+    let (fns, args) = unsafe {
+        let pg = 4096usize;
+        let m = libc::mmap(
+            ptr::null_mut(),
+            3 * pg,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        ) as *mut u8;
+        assert!(m as isize != -1);
+        assert_eq!(
+            libc::mprotect(m.add(pg) as *mut c_void, pg, libc::PROT_NONE),
+            0
+        );
+        let fns = m.add(pg - 8) as *mut qthr_fn;
+        fns.write(Some(ident));
+        let args = m.add(3 * pg - 8) as *mut *mut c_void;
+        args.write(ptr::null_mut());
+        (fns as *const qthr_fn, args as *const *mut c_void)
+    };
+    // SAFETY: deliberately lying about n: the library must reject it
+    // (n > capacity) without reading past the arrays.
+    let st = unsafe { qthr_submit_batch(rt, n, fns, args, ptr::null_mut()) };
+    // SAFETY: live runtime.
+    unsafe { qthr_free(rt) };
+    // SAFETY: the mapping made above, no longer used.
+    unsafe { libc::munmap((fns as *mut u8).sub(4096 - 8) as *mut c_void, 3 * 4096) };
+    if st == QTHR_INVALID_ARGUMENT {
+        Ok(0)
+    } else {
+        Ok(10 + st as i32)
+    }
+}
+
 /// Counts beyond the capacity that no array can back: the count must be checked
 /// against the capacity before the arrays are read (else it reads out of bounds
 /// and faults on the guard page: the test process crashes, which fails it).
@@ -455,46 +499,7 @@ fn absurd_batch_counts_do_not_crash() {
     let _fork_guard = shared_lock();
     let _d = watchdog("absurd_batch_counts_do_not_crash", 60);
     for n in [usize::MAX, usize::MAX / 8 + 1, 1 << 40, 5] {
-        let r: Result<i32, String> = (move || {
-            let c = config(4, false);
-            let rt = init(Some(&c)).unwrap();
-            // One-entry arrays at the very end of a page followed by an
-            // inaccessible page: reading a second entry faults at once.
-            // SAFETY: plain mmap/mprotect of fresh anonymous memory.
-            let (fns, args) = unsafe {
-                let pg = 4096usize;
-                let m = libc::mmap(
-                    ptr::null_mut(),
-                    3 * pg,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                    -1,
-                    0,
-                ) as *mut u8;
-                assert!(m as isize != -1);
-                assert_eq!(
-                    libc::mprotect(m.add(pg) as *mut c_void, pg, libc::PROT_NONE),
-                    0
-                );
-                let fns = m.add(pg - 8) as *mut qthr_fn;
-                fns.write(Some(ident));
-                let args = m.add(3 * pg - 8) as *mut *mut c_void;
-                args.write(ptr::null_mut());
-                (fns as *const qthr_fn, args as *const *mut c_void)
-            };
-            // SAFETY: deliberately lying about n: the library must reject it
-            // (n > capacity) without reading past the arrays.
-            let st = unsafe { qthr_submit_batch(rt, n, fns, args, ptr::null_mut()) };
-            // SAFETY: live runtime.
-            unsafe { qthr_free(rt) };
-            // SAFETY: the mapping made above, no longer used.
-            unsafe { libc::munmap((fns as *mut u8).sub(4096 - 8) as *mut c_void, 3 * 4096) };
-            if st == QTHR_INVALID_ARGUMENT {
-                Ok(0)
-            } else {
-                Ok(10 + st as i32)
-            }
-        })();
+        let r = batch_with_guard_page(n);
         assert_eq!(
             r,
             Ok(0),

@@ -772,9 +772,9 @@ fn cancel_shutdown_waits_for_the_running_job() {
             );
             futs.push(f);
         }
-        let returned = AtomicBool::new(false);
+        let returned = &AtomicBool::new(false);
         thread::scope(|s| {
-            let h = s.spawn(|| {
+            let h = s.spawn(move || {
                 let rt = rt;
                 let st = qthr_shutdown(rt.0, QTHR_CANCEL);
                 returned.store(true, SeqCst);

@@ -608,6 +608,7 @@ struct Pending {
 // SAFETY: the future and record are used from one thread at a time.
 unsafe impl Send for Pending {}
 
+#[allow(clippy::needless_range_loop)] // t is also the submitter's identity
 /// One round: `mode` races a second shutdown with the same mode (even rounds)
 /// or the other one (odd rounds: a CANCEL upgrades a DRAIN in progress).
 fn shutdown_round(mode: qthr_shutdown_mode, round: u64, capacity: usize, nonblocking: bool) {
