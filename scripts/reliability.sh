@@ -17,6 +17,8 @@
 #               linked to a TSan build of the library
 #   asan        AddressSanitizer + LeakSanitizer: the same
 #   fuzz        the cargo-fuzz target fuzz/fuzz_targets/c_api.rs for QTHR_FUZZ_SECS (60) s
+#   known       informational, never fails: checks of open doubts in
+#               notes/feedback-reliability.md (tests/reliability/logcb.c), XFAIL or XPASS
 #
 # Environment: QTHR_JOBS (2) build jobs; QTHR_FUZZ_SECS (60); QTHR_VALGRIND_C_TESTS=0 skips
 # the C helper's tests under valgrind. Exits non-zero if any step failed. Steps that need
@@ -260,6 +262,26 @@ fuzz_step() {
   return "$rc"
 }
 
+# ------------------------------------------------------------- known issues
+
+# Open doubts (notes/feedback-reliability.md): reported, never failing the run. When one
+# is settled, its program moves to CPROGS (or is dropped).
+KNOWN=(logcb)
+
+known_step() {
+  [ -x "$OUT/plain/stress" ] || build_c_plain || return 1
+  local p
+  for p in "${KNOWN[@]}"; do
+    cc "${CFLAGS[@]}" -O2 "$ROOT/tests/reliability/$p.c" -o "$OUT/plain/$p" \
+      -L"$ROOT/target/release" -lqthr -Wl,-rpath,"$ROOT/target/release" -lpthread || return 1
+    if "$OUT/plain/$p"; then
+      echo "XPASS $p (the doubt did not show this time, or it was fixed)"
+    else
+      echo "XFAIL $p (open item in notes/feedback-reliability.md)"
+    fi
+  done
+}
+
 # -------------------------------------------------------------------------- main
 
 step setup setup
@@ -281,6 +303,8 @@ if [ "$HAVE_FUZZ" = 1 ]; then
 else
   skip fuzz "cargo-fuzz unavailable"
 fi
+
+step known known_step
 
 echo
 echo "==================== reliability summary ($((SECONDS - T_START)) s)"
