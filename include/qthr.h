@@ -285,7 +285,9 @@ uint32_t qthr_version(void);
 
 // Sends qthr's log records (up to `max_level`) to `cb(ctx, level, message)`,
 // process-wide; NULL cb turns it off. Records come from any thread, the worker
-// included; `message` is valid only during the call.
+// included; `message` is valid only during the call. Once this returns, the
+// previous callback is not running and will not be called again, so its ctx
+// may be freed (unless this is called from inside that callback).
 void qthr_set_log_callback(qthr_log_level max_level, qthr_log_fn cb, void *ctx);
 
 // A ready-made qthr_future_then callback: writes the 8-byte integer 1 to the

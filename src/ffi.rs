@@ -657,7 +657,9 @@ pub extern "C" fn qthr_version() -> u32 {
 
 /// Sends qthr's log records (up to `max_level`) to `cb(ctx, level, message)`,
 /// process-wide; NULL cb turns it off. Records come from any thread, the worker
-/// included; `message` is valid only during the call.
+/// included; `message` is valid only during the call. Once this returns, the
+/// previous callback is not running and will not be called again, so its ctx
+/// may be freed (unless this is called from inside that callback).
 #[no_mangle]
 pub unsafe extern "C" fn qthr_set_log_callback(
     max_level: LevelIn,

@@ -5,8 +5,10 @@
 //! installed its own logger, qthr's records go there instead.
 
 use parking_lot::RwLock;
+use std::cell::Cell;
 use std::ffi::{c_void, CString};
 use std::os::raw::c_char;
+use std::sync::atomic::{fence, AtomicUsize, Ordering};
 
 /// The C callback: `(ctx, level, message)`; level is 1 (error) ..= 5 (trace).
 pub type LogFn = unsafe extern "C" fn(ctx: *mut c_void, level: u32, message: *const c_char);
@@ -25,6 +27,14 @@ unsafe impl Sync for Sink {}
 
 static SINK: RwLock<Option<Sink>> = RwLock::new(None);
 
+/// Log calls between announcing themselves and returning from the callback.
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// True while this thread runs the callback.
+    static IN_CALLBACK: Cell<bool> = const { Cell::new(false) };
+}
+
 struct Bridge;
 
 static BRIDGE: Bridge = Bridge;
@@ -38,16 +48,23 @@ impl log::Log for Bridge {
         if !self.enabled(record.metadata()) {
             return;
         }
-        // Copy the sink out: the callback runs without our lock held, so it may
-        // itself call into qthr (or replace the callback).
-        let Some(sink) = *SINK.read_recursive() else {
-            return;
-        };
         let text = record.args().to_string().replace('\0', " ");
         let msg = CString::new(text).unwrap_or_default();
-        // SAFETY: the callback was registered for exactly this use; the message
-        // is valid for the duration of the call, as documented.
-        unsafe { (sink.cb)(sink.ctx, record.level() as u32, msg.as_ptr()) };
+        // Announce the call before reading the sink, so that `set` can wait for
+        // calls that may still use the sink it replaces. SeqCst + fences: a
+        // Dekker pair with `set` (store sink, fence, read the count).
+        IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        // Copy the sink out: the callback runs without our lock held, so it may
+        // itself call into qthr (or replace the callback).
+        if let Some(sink) = *SINK.read_recursive() {
+            let was = IN_CALLBACK.with(|c| c.replace(true));
+            // SAFETY: the callback was registered for exactly this use; the
+            // message is valid for the duration of the call, as documented.
+            unsafe { (sink.cb)(sink.ctx, record.level() as u32, msg.as_ptr()) };
+            IN_CALLBACK.with(|c| c.set(was));
+        }
+        IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
     }
 
     fn flush(&self) {}
@@ -57,6 +74,15 @@ impl log::Log for Bridge {
 /// verbose level it receives (1..=5; 0 turns logging off).
 pub(crate) fn set(max_level: u32, cb: Option<LogFn>, ctx: *mut c_void) {
     *SINK.write() = cb.map(|cb| Sink { cb, ctx });
+    // Once this returns, the previous callback is not running and will not be
+    // called again (so its context may be freed) -- except when `set` is called
+    // from inside a callback, which cannot wait for itself.
+    fence(Ordering::SeqCst);
+    if !IN_CALLBACK.with(|c| c.get()) {
+        while IN_FLIGHT.load(Ordering::SeqCst) != 0 {
+            std::thread::yield_now();
+        }
+    }
     let installed = log::set_logger(&BRIDGE).is_ok() || is_ours();
     if installed {
         let filter = match (cb, max_level) {

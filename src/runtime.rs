@@ -97,6 +97,10 @@ pub(crate) struct Shared {
     /// CPU yield instead of spinning (a spinning caller would keep the worker
     /// it waits for off the CPU). Written only when it changes.
     worker_cpu: CachePadded<AtomicI32>,
+    /// Set by the worker once its loop and on_stop are done (its address is a
+    /// parking key): lets another runtime's worker wait for it while serving
+    /// its own queue, instead of blocking in `join`.
+    exited: AtomicBool,
     /// The address of this byte is the worker's idle parking key.
     idle_key: u8,
 }
@@ -104,6 +108,10 @@ pub(crate) struct Shared {
 impl Shared {
     fn id(&self) -> OwnerId {
         self as *const Shared as OwnerId
+    }
+
+    fn exited_key(&self) -> usize {
+        &self.exited as *const AtomicBool as usize
     }
 
     fn idle_key(&self) -> usize {
@@ -226,6 +234,33 @@ impl Shared {
                 continue;
             }
             s.park_until_resolved(deadline, || self.sleep_key.load(Ordering::SeqCst) == key);
+            self.sleep_key.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Serves this worker's own queue until `done()`, sleeping on `key` when
+    /// there is nothing to run; whoever makes `done()` true must unpark `key`.
+    /// Worker thread only.
+    fn serve_until(&self, key: usize, done: impl Fn() -> bool) {
+        loop {
+            if done() {
+                return;
+            }
+            if let Some(p) = self.queue.pop() {
+                self.process(p);
+                continue;
+            }
+            if park::spin_then_yield(park::CALLER_SPIN, None, || done() || self.queue.len() != 0) {
+                continue;
+            }
+            // SeqCst: the Dekker pair of `idle`/`wake_worker`.
+            self.sleep_key.store(key, Ordering::SeqCst);
+            crate::sync::dekker_fence();
+            if self.queue.len() == 0 {
+                park::park(key, None, || {
+                    !done() && self.sleep_key.load(Ordering::SeqCst) == key
+                });
+            }
             self.sleep_key.store(0, Ordering::Relaxed);
         }
     }
@@ -363,6 +398,7 @@ impl Executor {
             counters: WorkerCounters::default(),
             join: Mutex::new(None),
             worker_cpu: CachePadded::new(AtomicI32::new(-1)),
+            exited: AtomicBool::new(false),
             idle_key: 0,
         });
         let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel::<Result<(), String>>(1);
@@ -529,6 +565,16 @@ impl Executor {
             return Err(Error::WouldDeadlock);
         }
         self.begin_shutdown(mode);
+        let me = current_worker();
+        if !me.is_null() {
+            // Called from another runtime's worker: its queue may hold jobs our
+            // draining jobs wait for, so keep serving it until our worker is done.
+            let target = &self.shared;
+            // SAFETY: CURRENT is set only while this thread runs that worker
+            // loop, which holds a reference to its Shared.
+            unsafe { &*me }
+                .serve_until(target.exited_key(), || target.exited.load(Ordering::SeqCst));
+        }
         let mut join = self.shared.join.lock();
         if let Some(handle) = join.take() {
             if handle.join().is_err() {
@@ -633,6 +679,10 @@ fn worker_main(
                 log::error!("qthr '{}': on_stop panicked", shared.name);
             }
         }
+        // SeqCst store, then unpark: a waiter checks `exited` under the parking
+        // lot's lock (see serve_until), so it either sees it or is woken.
+        shared.exited.store(true, Ordering::SeqCst);
+        park::unpark_all(shared.exited_key());
     }
     let _ = CURRENT.try_with(|c| c.set(ptr::null()));
 }
