@@ -302,6 +302,11 @@ impl Slot {
     /// Attaches a continuation: runs it now (on this thread) if the slot is
     /// already resolved, else on the resolving thread.
     pub(crate) fn then(&self, cont: Continuation) {
+        // Fast path, lock-free: already resolved.
+        if let Some(o) = self.outcome() {
+            cont.run(o);
+            return;
+        }
         let mut list = self.thens.lock();
         list.push(cont);
         // Relaxed initial load: the CAS re-validates.

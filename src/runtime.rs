@@ -205,6 +205,10 @@ impl Shared {
         // SAFETY: the caller holds a reference to (or owns) the slot.
         let s = unsafe { &*p };
         let own = s.owner() == self.id();
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            // A poll: report, without running this worker's queue meanwhile.
+            return s.outcome().ok_or(Error::Timeout);
+        }
         loop {
             if let Some(o) = s.outcome() {
                 return Ok(o);
@@ -668,9 +672,14 @@ fn worker_main(
     drop(ready);
     if ok {
         loop {
-            shared.drain();
+            let ran = shared.drain();
             if shared.queue.is_finished() {
                 break;
+            }
+            if ran == 0 && shared.queue.len() != 0 {
+                // Room reserved but not yet pushed: the submitter may have been
+                // preempted in between. Let it run rather than spin hot.
+                std::thread::yield_now();
             }
             shared.idle();
         }
