@@ -925,7 +925,6 @@ unsafe extern "C" fn a_shuts_b_down(arg: *mut c_void) -> *mut c_void {
 /// worker to stop. Documented: shutdown is "safe from any thread but the
 /// worker" (B's own worker); re-entrancy "never deadlocks".
 #[test]
-#[ignore = "open core issue: notes/feedback-reliability.md item 8 (hangs: the watchdog aborts)"]
 fn a_worker_shutting_down_a_runtime_that_calls_back() {
     let _d = watchdog("a_worker_shutting_down_a_runtime_that_calls_back", 10);
     let x = Cross {

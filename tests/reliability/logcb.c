@@ -1,6 +1,6 @@
-/* qthr_set_log_callback: once it returns, the previous callback must never be
- * called again with the previous context (a host frees that context right
- * after unregistering). Two threads start and stop runtimes (INFO records)
+/* qthr_set_log_callback: once it returns, the previous callback is not running
+ * and is never called again with the previous context (a host frees that
+ * context right after unregistering; feedback item 7, fixed). Two threads start and stop runtimes (INFO records)
  * while the main thread installs and removes a callback 20000 times; the
  * callback checks that its context is the one currently installed. */
 #include "rel.h"
