@@ -1152,3 +1152,55 @@ fn a_worker_calling_another_runtime_under_load_keeps_its_stack() {
     }
     assert!(submitted.load(SeqCst) > 0);
 }
+
+/// On A: a blocking fire-and-forget submit to B (capacity 1, slow jobs).
+unsafe extern "C" fn submits_to_b(arg: *mut c_void) -> *mut c_void {
+    unsafe extern "C" fn slow(_: *mut c_void) -> *mut c_void {
+        thread::sleep(Duration::from_micros(50));
+        ptr::null_mut()
+    }
+    // SAFETY (test): arg is the live runtime B.
+    let st = unsafe {
+        qthr_submit(
+            arg as *mut qthr_runtime,
+            Some(slow),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    assert_eq!(st, QTHR_OK);
+    ptr::null_mut()
+}
+
+/// Three threads keep submitting to A jobs that submit to a full B: A's worker,
+/// waiting for room in B, must not run its own queue nested without bound.
+#[test]
+#[ignore = "open core issue: notes/feedback-reliability.md item 11 (stack overflow: aborts the binary)"]
+fn a_worker_waiting_for_room_under_load_keeps_its_stack() {
+    let _d = watchdog("a_worker_waiting_for_room_under_load_keeps_its_stack", 60);
+    let a = Sp(init(None).unwrap());
+    let b = Sp(init(Some(&config(1, false))).unwrap());
+    let stop = AtomicBool::new(false);
+    thread::scope(|s| {
+        for _ in 0..3 {
+            let stop = &stop;
+            s.spawn(move || {
+                let (a, b) = (a, b);
+                while !stop.load(SeqCst) {
+                    // SAFETY: both runtimes outlive the scope.
+                    let st = unsafe {
+                        qthr_submit(a.0, Some(submits_to_b), b.0 as *mut c_void, ptr::null_mut())
+                    };
+                    assert_eq!(st, QTHR_OK);
+                }
+            });
+        }
+        thread::sleep(Duration::from_millis(scaled(2000) as u64));
+        stop.store(true, SeqCst);
+    });
+    // SAFETY: freed once; A drains first (its jobs submit to B, still alive).
+    unsafe {
+        qthr_free(a.0);
+        qthr_free(b.0);
+    }
+}
