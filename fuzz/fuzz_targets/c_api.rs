@@ -3,7 +3,8 @@
 //! The input is a little program: each op is one byte (which call) followed by
 //! argument bytes. Calls: qthr_init with odd configs (bad sizes, capacities,
 //! nonblocking values, CPUs, failing on_start), submit (plain, sleeping and
-//! re-entrant jobs), fire-and-forget, batches (with NULL entries too), waits
+//! re-entrant and cross-runtime jobs: calls, submit + wait, and shutdown of the
+//! other runtime from a worker), fire-and-forget, batches (with NULL entries too), waits
 //! with random timeouts, cancel, then, future_free in any order, qthr_call,
 //! stats, shutdown in either (or a bad) mode, free.
 //!
@@ -35,7 +36,15 @@ struct JobRec {
     sleep_us: u64,
     /// Runtime pointer for re-entrant jobs (null: not re-entrant).
     rt: *mut qthr_runtime,
+    /// The other runtime, for cross-runtime jobs (null: none), and what to do
+    /// there: 0 qthr_call, 1 submit + wait, 2 qthr_shutdown (runtime 0 -> 1 only).
+    target: *mut qthr_runtime,
+    cross: u8,
+    /// Queued (a submit or batch returned OK).
+    accepted: AtomicU32,
     ran: AtomicU32,
+    /// The job returned.
+    done: AtomicU32,
 }
 
 unsafe extern "C" fn job(arg: *mut c_void) -> *mut c_void {
@@ -70,7 +79,47 @@ unsafe extern "C" fn job(arg: *mut c_void) -> *mut c_void {
             must(st == QTHR_WOULD_DEADLOCK, "shutdown on the worker");
         }
     }
+    if !r.target.is_null() {
+        // Cross-runtime: the harness keeps the target alive until this job is
+        // done (see State::quiesce_callers_of).
+        // SAFETY: as above.
+        unsafe { cross(r) };
+    }
+    r.done.store(1, SeqCst);
     (r.tag ^ MAGIC) as *mut c_void
+}
+
+unsafe fn cross(r: &JobRec) {
+    // SAFETY (whole body): the target runtime is alive while this job runs.
+    unsafe {
+        match r.cross {
+            0 => {
+                let mut x = ptr::null_mut();
+                let st = qthr_call(r.target, Some(ident), 11 as *mut c_void, &mut x);
+                must(
+                    matches!(st, QTHR_OK | QTHR_SHUTDOWN | QTHR_QUEUE_FULL | QTHR_CANCELLED),
+                    "cross-runtime call status",
+                );
+                must(st != QTHR_OK || x as usize == 11, "cross-runtime call result");
+            }
+            1 => {
+                let mut f: *mut qthr_future = ptr::null_mut();
+                let st = qthr_submit(r.target, Some(ident), 12 as *mut c_void, &mut f);
+                must(matches!(st, QTHR_OK | QTHR_SHUTDOWN | QTHR_QUEUE_FULL), "cross-runtime submit");
+                if st == QTHR_OK {
+                    let mut x = ptr::null_mut();
+                    let st = qthr_wait(f, -1, &mut x);
+                    must(matches!(st, QTHR_OK | QTHR_CANCELLED), "cross-runtime wait");
+                    must(st != QTHR_OK || x as usize == 12, "cross-runtime wait result");
+                    qthr_future_free(f);
+                }
+            }
+            _ => {
+                let st = qthr_shutdown(r.target, QTHR_DRAIN);
+                must(st == QTHR_OK, "shutdown of another runtime from a worker");
+            }
+        }
+    }
 }
 
 unsafe extern "C" fn ident(arg: *mut c_void) -> *mut c_void {
@@ -145,11 +194,27 @@ impl State {
         let b = inp.byte();
         let tag = self.next_tag;
         self.next_tag += 1;
+        let other = self.rts[1 - rt];
+        let (target, cross) = if b & 0x0c == 0x0c && !other.is_null() {
+            // Shutdowns only from runtime 0 to runtime 1: two workers shutting
+            // each other down is a known hang (feedback item 10).
+            match b & 3 {
+                2 if rt == 0 => (other, 2),
+                1 => (other, 1),
+                _ => (other, 0),
+            }
+        } else {
+            (ptr::null_mut(), 0)
+        };
         let rec = Box::new(JobRec {
             tag,
             sleep_us: if b & 0xc0 == 0xc0 { (b & 0x3f) as u64 } else { 0 },
             rt: if b & 0x30 == 0x30 { self.rts[rt] } else { ptr::null_mut() },
+            target,
+            cross,
+            accepted: AtomicU32::new(0),
             ran: AtomicU32::new(0),
+            done: AtomicU32::new(0),
         });
         let p = &*rec as *const JobRec;
         self.jobs.push(rec);
@@ -250,6 +315,10 @@ impl State {
         // SAFETY: live runtime; the job record lives until the end.
         let st = unsafe { qthr_submit(rt, Some(job), j as *mut c_void, out) };
         must(matches!(st, QTHR_OK | QTHR_SHUTDOWN | QTHR_QUEUE_FULL), "submit status");
+        if st == QTHR_OK {
+            // SAFETY: live record.
+            unsafe { &*j }.accepted.store(1, SeqCst);
+        }
         if st == QTHR_OK && with_future {
             must(!f.is_null(), "submit OK without a future");
             self.futs.push(Fut { f, rt: k, job: j });
@@ -297,6 +366,12 @@ impl State {
                 matches!(st, QTHR_OK | QTHR_SHUTDOWN | QTHR_QUEUE_FULL | QTHR_INVALID_ARGUMENT),
                 "batch status",
             );
+        }
+        if st == QTHR_OK {
+            for &j in &recs {
+                // SAFETY: live record.
+                unsafe { &*j }.accepted.store(1, SeqCst);
+            }
         }
         if st == QTHR_OK && with {
             for (i, f) in outs.into_iter().enumerate() {
@@ -424,8 +499,32 @@ impl State {
         must(st == QTHR_SHUTDOWN, "submit after shutdown");
     }
 
+    /// Before runtime k is freed: jobs of the other runtime that may still call
+    /// into k (queued or running cross-runtime jobs) must be finished, so the
+    /// other runtime is shut down (DRAIN: they all run or were cancelled).
+    fn quiesce_callers_of(&mut self, k: usize) {
+        let rt = self.rts[k];
+        let pending = self.jobs.iter().any(|j| {
+            j.target == rt && j.accepted.load(SeqCst) == 1 && j.done.load(SeqCst) == 0
+        });
+        let other = self.rts[1 - k];
+        if pending && !other.is_null() {
+            // SAFETY: live runtime.
+            must(unsafe { qthr_shutdown(other, QTHR_DRAIN) } == QTHR_OK, "shutdown status");
+            self.all_resolved(1 - k);
+        }
+    }
+
     fn free_rt(&mut self, inp: &mut Input) {
         let k = (inp.byte() & 1) as usize;
+        self.free_k(k);
+    }
+
+    fn free_k(&mut self, k: usize) {
+        if self.rts[k].is_null() {
+            return;
+        }
+        self.quiesce_callers_of(k);
         let rt = std::mem::replace(&mut self.rts[k], ptr::null_mut());
         if rt.is_null() {
             return;
@@ -497,11 +596,7 @@ fuzz_target!(|data: &[u8]| {
     // Tear down: free the runtimes (DRAIN), then everything must be resolved,
     // every continuation must have run exactly once, on_stop once per start.
     for k in 0..2 {
-        let rt = std::mem::replace(&mut s.rts[k], ptr::null_mut());
-        if !rt.is_null() {
-            // SAFETY: live runtime, freed once.
-            unsafe { qthr_free(rt) };
-        }
+        s.free_k(k);
     }
     for i in 0..s.futs.len() {
         let mut r = ptr::null_mut();
