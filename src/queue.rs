@@ -11,6 +11,7 @@ use crate::park;
 use crate::sync::{AtomicUsize, Ordering};
 use crossbeam_queue::ArrayQueue;
 use crossbeam_utils::CachePadded;
+use std::time::Instant;
 
 const CLOSED: usize = 1 << (usize::BITS - 1);
 
@@ -97,7 +98,7 @@ impl JobQueue {
         }
     }
 
-    fn fits_or_closed(&self, n: usize) -> bool {
+    pub(crate) fn fits_or_closed(&self, n: usize) -> bool {
         // SeqCst: pairs with the worker's SeqCst decrement + room_waiters load.
         let g = self.gate.load(Ordering::SeqCst);
         g & CLOSED != 0 || g + n <= self.capacity
@@ -107,17 +108,22 @@ impl JobQueue {
         if park::spin_then_yield(park::CALLER_SPIN, None, || self.fits_or_closed(n)) {
             return;
         }
-        self.park_for_room(n, || true);
+        self.park_for_room(n, None, &|| true);
     }
 
     /// Parks once until room for `n` may have been made (or the queue closed),
     /// or until `park::unpark_all(self.room_key())` for another reason, or when
     /// `still_wanted()` is false under the parking lot's lock.
-    pub(crate) fn park_for_room(&self, n: usize, still_wanted: impl FnOnce() -> bool) {
+    pub(crate) fn park_for_room(
+        &self,
+        n: usize,
+        deadline: Option<Instant>,
+        still_wanted: &dyn Fn() -> bool,
+    ) {
         // SeqCst: announce ourselves before re-checking (Dekker pair with `pop`).
         self.room_waiters.fetch_add(1, Ordering::SeqCst);
         crate::sync::dekker_fence();
-        park::park(self.room_key(), None, || {
+        park::park(self.room_key(), deadline, || {
             !self.fits_or_closed(n) && still_wanted()
         });
         self.room_waiters.fetch_sub(1, Ordering::Relaxed);

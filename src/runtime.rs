@@ -20,10 +20,19 @@ use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The largest queue capacity accepted (the ring is allocated up front).
 pub const MAX_QUEUE_CAPACITY: usize = 1 << 24;
+
+/// How long a worker waits for another runtime before it runs its own queued
+/// jobs meanwhile (see `Shared::wait_serving`).
+const SERVE_AFTER: Duration = Duration::from_micros(100);
+
+/// How many jobs a worker may run nested inside waits (see `wait_serving`).
+/// Beyond it, a wait just waits: chains of runtimes calling back into each
+/// other deeper than this may deadlock instead of overflowing the stack.
+const MAX_NESTED: u32 = 64;
 
 /// Linux limits thread names to 15 bytes.
 const THREAD_NAME_MAX: usize = 15;
@@ -74,6 +83,8 @@ pub enum ShutdownMode {
 thread_local! {
     /// The runtime whose worker this thread is (null elsewhere).
     static CURRENT: Cell<*const Shared> = const { Cell::new(ptr::null()) };
+    /// Jobs this worker runs nested inside waits for other runtimes.
+    static NESTED: Cell<u32> = const { Cell::new(0) };
 }
 
 fn current_worker() -> *const Shared {
@@ -198,9 +209,10 @@ impl Shared {
         self.sleep_key.store(0, Ordering::Relaxed);
     }
 
-    /// Waits, on this runtime's worker, for a slot: runs this runtime's queued
-    /// jobs meanwhile (so a job waiting for work queued behind it, or for another
-    /// runtime whose job calls back into this one, never deadlocks).
+    /// Waits, on this runtime's worker, for a slot: for a job of this runtime,
+    /// runs the queue up to it; for another runtime's job, runs this runtime's
+    /// queued jobs if the wait drags on (so a job waiting for another runtime
+    /// whose job calls back into this one does not deadlock).
     fn wait_on_worker(&self, p: *const Slot, deadline: Option<Instant>) -> Result<Outcome, Error> {
         // SAFETY: the caller holds a reference to (or owns) the slot.
         let s = unsafe { &*p };
@@ -209,63 +221,93 @@ impl Shared {
             // A poll: report, without running this worker's queue meanwhile.
             return s.outcome().ok_or(Error::Timeout);
         }
-        loop {
-            if let Some(o) = s.outcome() {
-                return Ok(o);
-            }
-            if let Some(q) = self.queue.pop() {
-                self.process(q);
-                continue;
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(Error::Timeout);
-            }
-            if own {
-                // Not resolved and not queued: it is running, i.e. somewhere up
-                // this very stack. (Check once more: a canceller may have won.)
+        if own {
+            // Our own job: it is queued behind us (run the queue up to it) or
+            // running, i.e. somewhere up this very stack.
+            loop {
+                if let Some(o) = s.outcome() {
+                    return Ok(o);
+                }
+                if let Some(q) = self.queue.pop() {
+                    self.process(q);
+                    continue;
+                }
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Err(Error::Timeout);
+                }
+                // Not resolved and not queued. (Check once more: a canceller
+                // may have won.)
                 return s.outcome().ok_or(Error::WouldDeadlock);
             }
-            let ready = || s.phase() >= crate::future::DONE || self.queue.len() != 0;
-            if park::spin_then_yield(park::CALLER_SPIN, deadline, ready) {
-                continue;
-            }
-            let key = s.key();
-            // SeqCst: the same Dekker pair as in `idle`/`wake_worker`: a submitter
-            // to this runtime sees the key and unparks it.
-            self.sleep_key.store(key, Ordering::SeqCst);
-            if self.queue.len() != 0 {
-                self.sleep_key.store(0, Ordering::Relaxed);
-                continue;
-            }
-            s.park_until_resolved(deadline, || self.sleep_key.load(Ordering::SeqCst) == key);
-            self.sleep_key.store(0, Ordering::Relaxed);
+        }
+        // Another runtime's job: wait for it, serving our own queue only if
+        // the wait drags on (see `wait_serving`).
+        let resolved = || s.phase() >= crate::future::DONE;
+        let park_on = |until: Option<Instant>, wanted: &dyn Fn() -> bool| {
+            s.park_until_resolved(until, wanted)
+        };
+        if self.wait_serving(deadline, s.key(), resolved, park_on) {
+            Ok(s.outcome().expect("resolved"))
+        } else {
+            Err(Error::Timeout)
         }
     }
 
-    /// Serves this worker's own queue until `done()`, sleeping on `key` when
-    /// there is nothing to run; whoever makes `done()` true must unpark `key`.
-    /// Worker thread only.
-    fn serve_until(&self, key: usize, done: impl Fn() -> bool) {
+    /// Waits, on this runtime's worker, until `done()` or `deadline`; false on
+    /// timeout. `park_on(until, wanted)` parks once on the condition's parking
+    /// key (`key`) while `wanted()` holds; whoever makes `done()` true unparks it.
+    ///
+    /// Meanwhile the worker runs its own queued jobs, so a job waiting for
+    /// another runtime whose job calls back into this one does not deadlock --
+    /// but only once the wait has lasted `SERVE_AFTER` (another runtime usually
+    /// answers sooner) and only while fewer than `MAX_NESTED` such jobs are
+    /// nested on this thread: a steady flow of jobs that each wait for another
+    /// runtime must not nest without bound and overflow the stack.
+    fn wait_serving(
+        &self,
+        deadline: Option<Instant>,
+        key: usize,
+        done: impl Fn() -> bool,
+        park_on: impl Fn(Option<Instant>, &dyn Fn() -> bool),
+    ) -> bool {
+        let serve_from = Instant::now() + SERVE_AFTER;
         loop {
             if done() {
-                return;
+                return true;
             }
-            if let Some(p) = self.queue.pop() {
-                self.process(p);
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                return false;
+            }
+            let nest_ok = NESTED.with(Cell::get) < MAX_NESTED;
+            let may_serve = nest_ok && now >= serve_from;
+            if may_serve {
+                if let Some(p) = self.queue.pop() {
+                    NESTED.with(|n| n.set(n.get() + 1));
+                    self.process(p);
+                    NESTED.with(|n| n.set(n.get() - 1));
+                    continue;
+                }
+            }
+            let ready = || done() || (may_serve && self.queue.len() != 0);
+            if park::spin_then_yield(park::CALLER_SPIN, deadline, ready) {
                 continue;
             }
-            if park::spin_then_yield(park::CALLER_SPIN, None, || done() || self.queue.len() != 0) {
-                continue;
+            if !nest_ok {
+                park_on(deadline, &|| true);
+            } else if !may_serve {
+                let until = deadline.map_or(serve_from, |d| d.min(serve_from));
+                park_on(Some(until), &|| true);
+            } else {
+                // SeqCst: the Dekker pair of `idle`/`wake_worker`: a submitter to
+                // this runtime sees the key and unparks it.
+                self.sleep_key.store(key, Ordering::SeqCst);
+                crate::sync::dekker_fence();
+                if self.queue.len() == 0 {
+                    park_on(deadline, &|| self.sleep_key.load(Ordering::SeqCst) == key);
+                }
+                self.sleep_key.store(0, Ordering::Relaxed);
             }
-            // SeqCst: the Dekker pair of `idle`/`wake_worker`.
-            self.sleep_key.store(key, Ordering::SeqCst);
-            crate::sync::dekker_fence();
-            if self.queue.len() == 0 {
-                park::park(key, None, || {
-                    !done() && self.sleep_key.load(Ordering::SeqCst) == key
-                });
-            }
-            self.sleep_key.store(0, Ordering::Relaxed);
         }
     }
 
@@ -278,20 +320,11 @@ impl Shared {
                 Err(Refused::Full) => {}
                 other => return other,
             }
-            if let Some(p) = me.queue.pop() {
-                me.process(p);
-                continue;
-            }
-            let key = self.queue.room_key();
-            // SeqCst: the Dekker pair of `idle`/`wake_worker`: a submitter to
-            // `me` sees the key and unparks it.
-            me.sleep_key.store(key, Ordering::SeqCst);
-            crate::sync::dekker_fence();
-            if me.queue.len() == 0 {
-                self.queue
-                    .park_for_room(n, || me.sleep_key.load(Ordering::SeqCst) == key);
-            }
-            me.sleep_key.store(0, Ordering::Relaxed);
+            let q = &self.queue;
+            let park_on = |until: Option<Instant>, wanted: &dyn Fn() -> bool| {
+                q.park_for_room(n, until, wanted)
+            };
+            me.wait_serving(None, q.room_key(), || q.fits_or_closed(n), park_on);
         }
     }
 
@@ -576,8 +609,12 @@ impl Executor {
             let target = &self.shared;
             // SAFETY: CURRENT is set only while this thread runs that worker
             // loop, which holds a reference to its Shared.
-            unsafe { &*me }
-                .serve_until(target.exited_key(), || target.exited.load(Ordering::SeqCst));
+            let key = target.exited_key();
+            let exited = || target.exited.load(Ordering::SeqCst);
+            let park_on = |until: Option<Instant>, wanted: &dyn Fn() -> bool| {
+                park::park(key, until, || !exited() && wanted());
+            };
+            unsafe { &*me }.wait_serving(None, key, exited, park_on);
         }
         let mut join = self.shared.join.lock();
         if let Some(handle) = join.take() {
@@ -689,7 +726,7 @@ fn worker_main(
             }
         }
         // SeqCst store, then unpark: a waiter checks `exited` under the parking
-        // lot's lock (see serve_until), so it either sees it or is woken.
+        // lot's lock (see wait_serving), so it either sees it or is woken.
         shared.exited.store(true, Ordering::SeqCst);
         park::unpark_all(shared.exited_key());
     }
