@@ -1006,7 +1006,6 @@ unsafe extern "C" fn a_job_shuts_b(arg: *mut c_void) -> *mut c_void {
 /// no hang, every B future resolves, every B job that ran got its call into A
 /// answered.
 #[test]
-#[ignore = "open core issue: notes/feedback-reliability.md item 11 (stack overflow: aborts the binary)"]
 fn cross_runtime_shutdown_under_load() {
     let _d = watchdog("cross_runtime_shutdown_under_load", 120);
     for round in 0..scaled(40).max(4) {
@@ -1117,7 +1116,6 @@ unsafe extern "C" fn calls_a(arg: *mut c_void) -> *mut c_void {
 /// its queue nested inside those waits without bound (a stack overflow kills
 /// the process).
 #[test]
-#[ignore = "open core issue: notes/feedback-reliability.md item 11 (stack overflow: aborts the binary)"]
 fn a_worker_calling_another_runtime_under_load_keeps_its_stack() {
     let _d = watchdog(
         "a_worker_calling_another_runtime_under_load_keeps_its_stack",
@@ -1175,7 +1173,6 @@ unsafe extern "C" fn submits_to_b(arg: *mut c_void) -> *mut c_void {
 /// Three threads keep submitting to A jobs that submit to a full B: A's worker,
 /// waiting for room in B, must not run its own queue nested without bound.
 #[test]
-#[ignore = "open core issue: notes/feedback-reliability.md item 11 (stack overflow: aborts the binary)"]
 fn a_worker_waiting_for_room_under_load_keeps_its_stack() {
     let _d = watchdog("a_worker_waiting_for_room_under_load_keeps_its_stack", 60);
     let a = Sp(init(None).unwrap());
@@ -1203,4 +1200,85 @@ fn a_worker_waiting_for_room_under_load_keeps_its_stack() {
         qthr_free(a.0);
         qthr_free(b.0);
     }
+}
+
+/// On A: calls back into B (arg).
+unsafe extern "C" fn calls_back(arg: *mut c_void) -> *mut c_void {
+    // SAFETY (test): arg is the live runtime B.
+    let st = unsafe {
+        qthr_call(
+            arg as *mut qthr_runtime,
+            Some(ident),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
+    assert_eq!(st, QTHR_OK);
+    ptr::null_mut()
+}
+
+/// On B: calls A with a job that calls back into B.
+unsafe extern "C" fn calls_a_which_calls_back(arg: *mut c_void) -> *mut c_void {
+    // SAFETY (test): arg is a live Pair.
+    let pair = unsafe { &*(arg as *const Pair) };
+    // SAFETY: both alive.
+    let st = unsafe {
+        qthr_call(
+            pair.rts[0].0,
+            Some(calls_back),
+            pair.rts[1].0 as *mut c_void,
+            ptr::null_mut(),
+        )
+    };
+    assert_eq!(st, QTHR_OK);
+    pair.done.fetch_add(1, SeqCst);
+    ptr::null_mut()
+}
+
+struct Pair {
+    rts: [Sp<qthr_runtime>; 2],
+    done: AtomicUsize,
+}
+
+/// Threads keep submitting (fire-and-forget) to B jobs that call A, whose jobs
+/// call back into B. Each wait needs the other worker to serve a callback
+/// queued behind ordinary jobs: with a nesting bound both workers end up at the
+/// bound, each waiting for the other (seen: both at depth 64, nothing completes).
+#[test]
+#[ignore = "open core issue: notes/feedback-reliability.md item 13 (deadlock: the watchdog aborts)"]
+fn callbacks_between_two_loaded_runtimes() {
+    let _d = watchdog("callbacks_between_two_loaded_runtimes", 30);
+    let pair = Pair {
+        rts: [Sp(init(None).unwrap()), Sp(init(None).unwrap())],
+        done: AtomicUsize::new(0),
+    };
+    let stop = AtomicBool::new(false);
+    thread::scope(|s| {
+        for _ in 0..3 {
+            let (stop, pair) = (&stop, &pair);
+            s.spawn(move || {
+                let arg = pair as *const Pair as *mut c_void;
+                while !stop.load(SeqCst) {
+                    // SAFETY: both runtimes and the pair outlive the scope.
+                    let st = unsafe {
+                        qthr_submit(
+                            pair.rts[1].0,
+                            Some(calls_a_which_calls_back),
+                            arg,
+                            ptr::null_mut(),
+                        )
+                    };
+                    assert_eq!(st, QTHR_OK);
+                }
+            });
+        }
+        thread::sleep(Duration::from_millis(scaled(1000) as u64));
+        stop.store(true, SeqCst);
+    });
+    // SAFETY: freed once; B drains first (its jobs call A).
+    unsafe {
+        qthr_free(pair.rts[1].0);
+        qthr_free(pair.rts[0].0);
+    }
+    assert!(pair.done.load(SeqCst) > 0);
 }
