@@ -29,9 +29,11 @@ pub(crate) struct WorkerCounters {
     inline: AtomicU64,
 }
 
-/// Single-writer increment. Relaxed: statistics guard no data.
+/// Single-writer increment. Release: a reader that sees this increment (with
+/// an acquire load) also sees the worker's earlier increments of the other
+/// counters, which `snapshot` relies on.
 fn bump(c: &AtomicU64) {
-    c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    c.store(c.load(Ordering::Relaxed) + 1, Ordering::Release);
 }
 
 impl WorkerCounters {
@@ -54,14 +56,21 @@ impl WorkerCounters {
     }
 
     pub(crate) fn snapshot(&self, queue_len: impl FnOnce() -> usize, high_water: usize) -> Stats {
-        // Relaxed: statistics. `popped` is read before the queue length, so a job
-        // moving from the queue to the worker meanwhile is counted, not lost.
-        let popped = self.popped.load(Ordering::Relaxed);
+        // The worker counts a job as popped (or inline) before it counts it as
+        // completed or cancelled. Reading in the opposite order, with acquire
+        // loads, keeps the snapshot consistent under load: completed +
+        // cancelled never exceeds submitted. `popped` is read before the queue
+        // length, so a job moving from the queue to the worker meanwhile is
+        // counted (perhaps twice), never lost.
+        let completed = self.completed.load(Ordering::Acquire);
+        let cancelled = self.cancelled.load(Ordering::Acquire);
+        let inline = self.inline.load(Ordering::Acquire);
+        let popped = self.popped.load(Ordering::Acquire);
         let queue_len = queue_len();
         Stats {
-            submitted: popped + self.inline.load(Ordering::Relaxed) + queue_len as u64,
-            completed: self.completed.load(Ordering::Relaxed),
-            cancelled: self.cancelled.load(Ordering::Relaxed),
+            submitted: popped + inline + queue_len as u64,
+            completed,
+            cancelled,
             queue_len: queue_len as u64,
             queue_high_water: high_water as u64,
         }

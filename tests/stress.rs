@@ -1036,7 +1036,6 @@ unsafe extern "C" fn nop(arg: *mut c_void) -> *mut c_void {
 /// than submitted (a binding computing `submitted - completed - cancelled` in
 /// u64 would underflow).
 #[test]
-#[ignore = "open core issue: notes/feedback-reliability.md item 12"]
 fn stats_under_load_never_resolve_more_than_submitted() {
     let _dog = watchdog("stats_under_load_never_resolve_more_than_submitted", 120);
     let rt = Sp(init(None).unwrap());
