@@ -215,8 +215,8 @@ qthr_status qthr_submit_batch(struct qthr_runtime *rt,
 // On the worker thread: waiting for a queued job of the same runtime runs the
 // queued jobs inline until it is done; waiting for the running job itself
 // returns QTHR_WOULD_DEADLOCK; waiting for another runtime's job keeps running
-// this runtime's queued jobs meanwhile, so runtimes calling each other do not
-// deadlock.
+// the jobs that other runtimes' workers submit to this runtime (callbacks)
+// meanwhile, so runtimes calling each other (A -> B -> A) do not deadlock.
 qthr_status qthr_wait(struct qthr_future *f, int64_t timeout_ns, void **result);
 
 // Cancels a job that has not started: returns QTHR_OK and the job will never
@@ -260,7 +260,12 @@ int qthr_on_worker(const struct qthr_runtime *rt);
 // safe to race with submitters and other qthr_shutdown calls (a later
 // QTHR_CANCEL upgrades a drain in progress); every caller returns once the
 // worker is joined. Any thread but the worker: there it returns
-// QTHR_WOULD_DEADLOCK. Also QTHR_INVALID_ARGUMENT (NULL, bad mode), QTHR_FORKED.
+// QTHR_WOULD_DEADLOCK and does nothing. Called from another runtime's worker,
+// it runs the callbacks other workers submit to that runtime while it waits;
+// if the target's worker itself waits (directly or through other runtimes)
+// for the caller's runtime to shut down, it closes the queue as asked but
+// returns QTHR_WOULD_DEADLOCK instead of waiting. Also QTHR_INVALID_ARGUMENT
+// (NULL, bad mode), QTHR_FORKED.
 qthr_status qthr_shutdown(struct qthr_runtime *rt, qthr_shutdown_mode mode);
 
 // Shuts down with QTHR_DRAIN if needed, then frees the runtime. Futures stay

@@ -431,8 +431,8 @@ pub unsafe extern "C" fn qthr_submit_batch(
 /// On the worker thread: waiting for a queued job of the same runtime runs the
 /// queued jobs inline until it is done; waiting for the running job itself
 /// returns QTHR_WOULD_DEADLOCK; waiting for another runtime's job keeps running
-/// this runtime's queued jobs meanwhile, so runtimes calling each other do not
-/// deadlock.
+/// the jobs that other runtimes' workers submit to this runtime (callbacks)
+/// meanwhile, so runtimes calling each other (A -> B -> A) do not deadlock.
 #[no_mangle]
 pub unsafe extern "C" fn qthr_wait(
     f: *mut qthr_future,
@@ -562,7 +562,12 @@ pub unsafe extern "C" fn qthr_on_worker(rt: *const qthr_runtime) -> c_int {
 /// safe to race with submitters and other qthr_shutdown calls (a later
 /// QTHR_CANCEL upgrades a drain in progress); every caller returns once the
 /// worker is joined. Any thread but the worker: there it returns
-/// QTHR_WOULD_DEADLOCK. Also QTHR_INVALID_ARGUMENT (NULL, bad mode), QTHR_FORKED.
+/// QTHR_WOULD_DEADLOCK and does nothing. Called from another runtime's worker,
+/// it runs the callbacks other workers submit to that runtime while it waits;
+/// if the target's worker itself waits (directly or through other runtimes)
+/// for the caller's runtime to shut down, it closes the queue as asked but
+/// returns QTHR_WOULD_DEADLOCK instead of waiting. Also QTHR_INVALID_ARGUMENT
+/// (NULL, bad mode), QTHR_FORKED.
 #[no_mangle]
 pub unsafe extern "C" fn qthr_shutdown(
     rt: *mut qthr_runtime,

@@ -18,7 +18,7 @@
 
 use crate::future::{Continuation, Job, Kind, Outcome, Slot};
 use crate::park;
-use crate::queue::{JobQueue, Refused};
+use crate::queue::{JobQueue, Lane, Refused};
 use loom::sync::atomic::{AtomicUsize, Ordering::*};
 use loom::sync::Arc;
 use loom::thread;
@@ -362,7 +362,7 @@ fn loom_call_slot_reused_immediately() {
             // SAFETY: the previous call is resolved: the slot is ours again.
             unsafe { p.slot().arm(j, Kind::Call, 0, ptr::null(), 0) };
             q.reserve(1).unwrap();
-            q.push(p.0);
+            q.push(p.0, Lane::Main);
             let o = p.slot().wait(None, false).unwrap();
             check_outcome(o, &probe);
         }
@@ -383,14 +383,14 @@ fn loom_call_slot_reused_immediately() {
 fn loom_queue_blocked_reservations_wake_on_pop() {
     model(|| {
         let q = Arc::new(JobQueue::new(1));
-        q.try_reserve(1).unwrap();
-        q.push(ptr::null());
+        q.try_reserve(1, Lane::Main).unwrap();
+        q.push(ptr::null(), Lane::Main);
         let subs: Vec<_> = (0..2)
             .map(|_| {
                 let q = q.clone();
                 thread::spawn(move || {
                     q.reserve(1).unwrap();
-                    q.push(ptr::null());
+                    q.push(ptr::null(), Lane::Main);
                 })
             })
             .collect();
@@ -416,12 +416,12 @@ fn loom_queue_blocked_reservations_wake_on_pop() {
 fn loom_queue_close_vs_blocked_reserve_vs_worker() {
     model(|| {
         let q = Arc::new(JobQueue::new(1));
-        q.try_reserve(1).unwrap();
-        q.push(ptr::null());
+        q.try_reserve(1, Lane::Main).unwrap();
+        q.push(ptr::null(), Lane::Main);
         let qs = q.clone();
         let sub = thread::spawn(move || match qs.reserve(1) {
             Ok(()) => {
-                qs.push(ptr::null());
+                qs.push(ptr::null(), Lane::Main);
                 1
             }
             Err(Refused::Closed) => 0,
@@ -442,7 +442,7 @@ fn loom_queue_close_vs_blocked_reserve_vs_worker() {
             popped
         });
         q.close();
-        assert_eq!(q.try_reserve(1), Err(Refused::Closed));
+        assert_eq!(q.try_reserve(1, Lane::Main), Err(Refused::Closed));
         let accepted = sub.join().unwrap();
         let popped = worker.join().unwrap();
         assert_eq!(popped, 1 + accepted, "a reserved job was lost or invented");
@@ -458,10 +458,10 @@ fn loom_queue_batch_all_or_nothing_vs_close() {
         let q = Arc::new(JobQueue::new(2));
         let spawn_sub = |n: usize| {
             let q = q.clone();
-            thread::spawn(move || match q.try_reserve(n) {
+            thread::spawn(move || match q.try_reserve(n, Lane::Main) {
                 Ok(()) => {
                     for _ in 0..n {
-                        q.push(ptr::null());
+                        q.push(ptr::null(), Lane::Main);
                     }
                     n
                 }
@@ -545,9 +545,9 @@ impl Replica {
         }
     }
     fn enqueue(&self) -> bool {
-        match self.queue.try_reserve(1) {
+        match self.queue.try_reserve(1, Lane::Main) {
             Ok(()) => {
-                self.queue.push(ptr::null());
+                self.queue.push(ptr::null(), Lane::Main);
                 self.wake_worker();
                 true
             }

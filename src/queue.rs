@@ -28,25 +28,55 @@ pub(crate) enum Refused {
     Full,
 }
 
-pub(crate) struct JobQueue {
+/// Which ring a job goes to. Jobs submitted by another runtime's worker go to
+/// `Calls`: a worker serves that lane even while it waits inside a job for
+/// another runtime (see Shared::wait_serving), and the lane has its own room,
+/// so a main lane filled by ordinary submitters cannot block a callback that
+/// the waiting worker needs. A given thread always uses the same lane, so its
+/// jobs stay in submission order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lane {
+    Main,
+    Calls,
+}
+
+/// One ring and its gate.
+struct LaneQueue {
     ring: ArrayQueue<Queued>,
-    capacity: usize,
     /// Reserved + queued count, plus the CLOSED bit. Written by every submitter
     /// and by the worker: on its own line.
     gate: CachePadded<AtomicUsize>,
-    /// Submitters parked waiting for room.
+}
+
+pub(crate) struct JobQueue {
+    main: LaneQueue,
+    calls: LaneQueue,
+    /// The room of each lane.
+    capacity: usize,
+    /// Submitters parked waiting for room (in either lane).
     room_waiters: CachePadded<AtomicUsize>,
     high_water: AtomicUsize,
 }
 
 impl JobQueue {
     pub(crate) fn new(capacity: usize) -> JobQueue {
-        JobQueue {
+        let lane = || LaneQueue {
             ring: ArrayQueue::new(capacity),
-            capacity,
             gate: CachePadded::new(AtomicUsize::new(0)),
+        };
+        JobQueue {
+            main: lane(),
+            calls: lane(),
+            capacity,
             room_waiters: CachePadded::new(AtomicUsize::new(0)),
             high_water: AtomicUsize::new(0),
+        }
+    }
+
+    fn lane(&self, lane: Lane) -> &LaneQueue {
+        match lane {
+            Lane::Main => &self.main,
+            Lane::Calls => &self.calls,
         }
     }
 
@@ -55,10 +85,11 @@ impl JobQueue {
         &*self.room_waiters as *const AtomicUsize as usize
     }
 
-    /// Reserves room for `n` jobs without waiting.
-    pub(crate) fn try_reserve(&self, n: usize) -> Result<(), Refused> {
+    /// Reserves room for `n` jobs in `lane` without waiting.
+    pub(crate) fn try_reserve(&self, n: usize, lane: Lane) -> Result<(), Refused> {
+        let gate = &self.lane(lane).gate;
         // Relaxed initial load: the CAS re-validates.
-        let mut cur = self.gate.load(Ordering::Relaxed);
+        let mut cur = gate.load(Ordering::Relaxed);
         loop {
             if cur & CLOSED != 0 {
                 return Err(Refused::Closed);
@@ -69,10 +100,7 @@ impl JobQueue {
             // SeqCst: this RMW and the later SeqCst load of the worker's sleep
             // flag form a Dekker pair with the worker's SeqCst store of that flag
             // and its SeqCst load of the gate (see Shared::wake_worker).
-            match self
-                .gate
-                .compare_exchange_weak(cur, cur + n, Ordering::SeqCst, Ordering::Relaxed)
-            {
+            match gate.compare_exchange_weak(cur, cur + n, Ordering::SeqCst, Ordering::Relaxed) {
                 Ok(_) => {
                     let now = cur + n;
                     // Relaxed: a statistic.
@@ -86,37 +114,40 @@ impl JobQueue {
         }
     }
 
-    /// Reserves room for `n` jobs, waiting for the worker to make room. Only
-    /// fails when the queue closes. `n` must not exceed the capacity.
+    /// Reserves room for `n` jobs in the main lane, waiting for the worker to
+    /// make room. Only fails when the queue closes. `n` must not exceed the
+    /// capacity.
     pub(crate) fn reserve(&self, n: usize) -> Result<(), Refused> {
         debug_assert!(n <= self.capacity);
         loop {
-            match self.try_reserve(n) {
+            match self.try_reserve(n, Lane::Main) {
                 Err(Refused::Full) => self.wait_for_room(n),
                 other => return other,
             }
         }
     }
 
-    pub(crate) fn fits_or_closed(&self, n: usize) -> bool {
+    pub(crate) fn fits_or_closed(&self, n: usize, lane: Lane) -> bool {
         // SeqCst: pairs with the worker's SeqCst decrement + room_waiters load.
-        let g = self.gate.load(Ordering::SeqCst);
+        let g = self.lane(lane).gate.load(Ordering::SeqCst);
         g & CLOSED != 0 || g + n <= self.capacity
     }
 
     fn wait_for_room(&self, n: usize) {
-        if park::spin_then_yield(park::CALLER_SPIN, None, || self.fits_or_closed(n)) {
+        let fits = || self.fits_or_closed(n, Lane::Main);
+        if park::spin_then_yield(park::CALLER_SPIN, None, fits) {
             return;
         }
-        self.park_for_room(n, None, &|| true);
+        self.park_for_room(n, Lane::Main, None, &|| true);
     }
 
-    /// Parks once until room for `n` may have been made (or the queue closed),
-    /// or until `park::unpark_all(self.room_key())` for another reason, or when
-    /// `still_wanted()` is false under the parking lot's lock.
+    /// Parks once until room for `n` in `lane` may have been made (or the queue
+    /// closed), or until `park::unpark_all(self.room_key())` for another
+    /// reason, or when `still_wanted()` is false under the parking lot's lock.
     pub(crate) fn park_for_room(
         &self,
         n: usize,
+        lane: Lane,
         deadline: Option<Instant>,
         still_wanted: &dyn Fn() -> bool,
     ) {
@@ -124,26 +155,42 @@ impl JobQueue {
         self.room_waiters.fetch_add(1, Ordering::SeqCst);
         crate::sync::dekker_fence();
         park::park(self.room_key(), deadline, || {
-            !self.fits_or_closed(n) && still_wanted()
+            !self.fits_or_closed(n, lane) && still_wanted()
         });
         self.room_waiters.fetch_sub(1, Ordering::Relaxed);
     }
 
-    /// Pushes a job into reserved room.
-    pub(crate) fn push(&self, slot: *const Slot) {
+    /// Pushes a job into room reserved in `lane`.
+    pub(crate) fn push(&self, slot: *const Slot, lane: Lane) {
         // Release (inside ArrayQueue): the slot's fields, written before, are
         // visible to the popping worker.
-        if self.ring.push(Queued(slot)).is_err() {
+        if self.lane(lane).ring.push(Queued(slot)).is_err() {
             unreachable!("push without a reservation");
         }
     }
 
-    /// Pops the oldest job and gives its room back.
+    /// True if the calls lane holds a job.
+    pub(crate) fn has_calls(&self) -> bool {
+        // SeqCst: the Dekker pair of Shared::wake_worker: a submitter reserved
+        // with a SeqCst RMW on this gate before loading the sleep key.
+        self.calls.gate.load(Ordering::SeqCst) & !CLOSED != 0
+    }
+
+    /// Pops the oldest job of the calls lane only.
+    pub(crate) fn pop_call(&self) -> Option<*const Slot> {
+        self.pop_from(&self.calls)
+    }
+
+    /// Pops the oldest job (the calls lane first) and gives its room back.
     pub(crate) fn pop(&self) -> Option<*const Slot> {
-        let q = self.ring.pop()?;
-        // SeqCst: Dekker pair with `wait_for_room` (decrement, then look for
+        self.pop_call().or_else(|| self.pop_from(&self.main))
+    }
+
+    fn pop_from(&self, lane: &LaneQueue) -> Option<*const Slot> {
+        let q = lane.ring.pop()?;
+        // SeqCst: Dekker pair with `park_for_room` (decrement, then look for
         // parked submitters; they announce, then re-check the gate).
-        self.gate.fetch_sub(1, Ordering::SeqCst);
+        lane.gate.fetch_sub(1, Ordering::SeqCst);
         crate::sync::dekker_fence();
         if self.room_waiters.load(Ordering::SeqCst) != 0 {
             park::unpark_all(self.room_key());
@@ -154,25 +201,33 @@ impl JobQueue {
     /// Closes the queue: later reservations fail; parked submitters wake up.
     pub(crate) fn close(&self) {
         // SeqCst: ordered with the reservations' CAS and the worker's checks.
-        self.gate.fetch_or(CLOSED, Ordering::SeqCst);
+        // Main lane first: `is_closed` reads its bit, and once it is set the
+        // worker keeps running until both lanes read exactly CLOSED.
+        self.main.gate.fetch_or(CLOSED, Ordering::SeqCst);
+        self.calls.gate.fetch_or(CLOSED, Ordering::SeqCst);
         park::unpark_all(self.room_key());
     }
 
     pub(crate) fn is_closed(&self) -> bool {
-        self.gate.load(Ordering::SeqCst) & CLOSED != 0
+        self.main.gate.load(Ordering::SeqCst) & CLOSED != 0
     }
 
-    /// Jobs reserved or queued (not yet popped).
+    /// Jobs reserved or queued (not yet popped), in both lanes.
     pub(crate) fn len(&self) -> usize {
         // SeqCst: used by the worker's sleep protocol (see Shared::wake_worker).
-        self.gate.load(Ordering::SeqCst) & !CLOSED
+        (self.main.gate.load(Ordering::SeqCst) & !CLOSED)
+            + (self.calls.gate.load(Ordering::SeqCst) & !CLOSED)
     }
 
     /// Closed and nothing reserved or queued: no job can ever arrive again.
     pub(crate) fn is_finished(&self) -> bool {
-        self.gate.load(Ordering::SeqCst) == CLOSED
+        // SeqCst loads; calls after main, the order `close` sets them in: a
+        // calls gate read as exactly CLOSED can no longer change.
+        self.main.gate.load(Ordering::SeqCst) == CLOSED
+            && self.calls.gate.load(Ordering::SeqCst) == CLOSED
     }
 
+    /// The room of each lane.
     pub(crate) fn capacity(&self) -> usize {
         self.capacity
     }
@@ -189,27 +244,48 @@ mod tests {
     #[test]
     fn reservations_respect_capacity_and_close() {
         let q = JobQueue::new(2);
-        assert_eq!(q.try_reserve(2), Ok(()));
-        assert_eq!(q.try_reserve(1), Err(Refused::Full));
-        q.push(std::ptr::null());
-        q.push(std::ptr::null());
+        assert_eq!(q.try_reserve(2, Lane::Main), Ok(()));
+        assert_eq!(q.try_reserve(1, Lane::Main), Err(Refused::Full));
+        q.push(std::ptr::null(), Lane::Main);
+        q.push(std::ptr::null(), Lane::Main);
         assert_eq!(q.len(), 2);
         assert!(q.pop().is_some());
-        assert_eq!(q.try_reserve(1), Ok(()));
+        assert_eq!(q.try_reserve(1, Lane::Main), Ok(()));
         q.close();
-        assert_eq!(q.try_reserve(1), Err(Refused::Closed));
+        assert_eq!(q.try_reserve(1, Lane::Main), Err(Refused::Closed));
         assert!(!q.is_finished());
-        q.push(std::ptr::null());
+        q.push(std::ptr::null(), Lane::Main);
         assert!(q.pop().is_some() && q.pop().is_some() && q.pop().is_none());
         assert!(q.is_finished());
         assert_eq!(q.high_water(), 2);
     }
 
     #[test]
+    fn the_calls_lane_has_its_own_room_and_pops_first() {
+        let q = JobQueue::new(1);
+        let (a, b) = (8usize as *const Slot, 16usize as *const Slot);
+        q.try_reserve(1, Lane::Main).unwrap();
+        q.push(a, Lane::Main);
+        assert_eq!(q.try_reserve(1, Lane::Main), Err(Refused::Full));
+        assert!(!q.has_calls());
+        q.try_reserve(1, Lane::Calls).unwrap();
+        assert!(q.has_calls());
+        q.push(b, Lane::Calls);
+        assert_eq!(q.len(), 2);
+        assert_eq!(q.pop(), Some(b));
+        assert_eq!(q.pop_call(), None);
+        q.close();
+        assert_eq!(q.try_reserve(1, Lane::Calls), Err(Refused::Closed));
+        assert!(!q.is_finished());
+        assert_eq!(q.pop(), Some(a));
+        assert!(q.is_finished());
+    }
+
+    #[test]
     fn a_blocked_reservation_wakes_when_room_is_made() {
         let q = std::sync::Arc::new(JobQueue::new(1));
-        q.try_reserve(1).unwrap();
-        q.push(std::ptr::null());
+        q.try_reserve(1, Lane::Main).unwrap();
+        q.push(std::ptr::null(), Lane::Main);
         let q2 = q.clone();
         let t = std::thread::spawn(move || q2.reserve(1));
         std::thread::sleep(std::time::Duration::from_millis(20));
@@ -220,7 +296,7 @@ mod tests {
     #[test]
     fn closing_wakes_blocked_reservations() {
         let q = std::sync::Arc::new(JobQueue::new(1));
-        q.try_reserve(1).unwrap();
+        q.try_reserve(1, Lane::Main).unwrap();
         let q2 = q.clone();
         let t = std::thread::spawn(move || q2.reserve(1));
         std::thread::sleep(std::time::Duration::from_millis(20));

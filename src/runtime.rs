@@ -9,7 +9,7 @@ use crate::fork;
 use crate::future::{deadline_after, Continuation, Job, Kind, Outcome, OwnerId, Slot};
 use crate::park;
 use crate::pool::{self, SlotBox};
-use crate::queue::{JobQueue, Refused};
+use crate::queue::{JobQueue, Lane, Refused};
 use crate::stats::{Stats, WorkerCounters};
 use crossbeam_utils::CachePadded;
 use parking_lot::Mutex;
@@ -20,14 +20,14 @@ use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// The largest queue capacity accepted (the ring is allocated up front).
 pub const MAX_QUEUE_CAPACITY: usize = 1 << 24;
 
-/// How long a worker waits for another runtime before it runs its own queued
-/// jobs meanwhile (see `Shared::wait_serving`).
-const SERVE_AFTER: Duration = Duration::from_micros(100);
+/// Marks a worker's sleep key while it waits inside a job for another runtime:
+/// only submits to its calls lane wake it (keys are addresses: bit 0 is free).
+const CALLS_ONLY: usize = 1;
 
 /// How many jobs a worker may run nested inside waits (see `wait_serving`).
 /// Beyond it, a wait just waits: chains of runtimes calling back into each
@@ -111,9 +111,12 @@ pub(crate) struct Shared {
     /// Set by the worker once its loop and on_stop are done (its address is a
     /// parking key): lets another runtime's worker wait for it while serving
     /// its own queue, instead of blocking in `join`.
-    exited: AtomicBool,
-    /// The address of this byte is the worker's idle parking key.
-    idle_key: u8,
+    /// (Cache-padded, hence aligned: its address is a parking key whose bit 0
+    /// must be free for `CALLS_ONLY`.)
+    exited: CachePadded<AtomicBool>,
+    /// The address of this word is the worker's idle parking key (aligned:
+    /// bit 0 is free for `CALLS_ONLY`).
+    idle_key: u64,
 }
 
 impl Shared {
@@ -122,27 +125,34 @@ impl Shared {
     }
 
     fn exited_key(&self) -> usize {
-        &self.exited as *const AtomicBool as usize
+        &*self.exited as *const AtomicBool as usize
     }
 
     fn idle_key(&self) -> usize {
-        &self.idle_key as *const u8 as usize
+        &self.idle_key as *const u64 as usize
     }
 
     fn is_current_worker(&self) -> bool {
         ptr::eq(current_worker(), self)
     }
 
-    /// Wakes the worker if it sleeps. Called after every push.
-    fn wake_worker(&self) {
-        // SeqCst: the submitter reserved with a SeqCst RMW on the gate, then
-        // loads this flag; the worker stores the flag (SeqCst), then loads the
-        // gate (SeqCst). In the single total order one of them sees the other:
-        // either the worker sees the job and does not sleep, or we see the flag.
-        if self.sleep_key.load(Ordering::SeqCst) != 0 {
-            let key = self.sleep_key.swap(0, Ordering::SeqCst);
-            if key != 0 {
-                park::unpark_all(key);
+    /// Wakes the worker if it sleeps. Called after every push; `calls_lane`:
+    /// the jobs went to the calls lane. A worker that waits inside a job for
+    /// another runtime (its sleep key carries `CALLS_ONLY`) is woken only for
+    /// the calls lane, the only one it serves then.
+    fn wake_worker(&self, calls_lane: bool) {
+        // SeqCst: the submitter reserved with a SeqCst RMW on the gate (and
+        // pushed with a SeqCst CAS), then loads this flag; the worker stores the
+        // flag (SeqCst), then loads the gate or the calls ring (SeqCst). In the
+        // single total order one of them sees the other: either the worker sees
+        // the job and does not sleep, or we see the flag.
+        let key = self.sleep_key.load(Ordering::SeqCst);
+        if key != 0 && (calls_lane || key & CALLS_ONLY == 0) {
+            let won = self
+                .sleep_key
+                .compare_exchange(key, 0, Ordering::SeqCst, Ordering::Relaxed);
+            if won.is_ok() {
+                park::unpark_all(key & !CALLS_ONLY);
             }
         }
     }
@@ -257,12 +267,12 @@ impl Shared {
     /// timeout. `park_on(until, wanted)` parks once on the condition's parking
     /// key (`key`) while `wanted()` holds; whoever makes `done()` true unparks it.
     ///
-    /// Meanwhile the worker runs its own queued jobs, so a job waiting for
-    /// another runtime whose job calls back into this one does not deadlock --
-    /// but only once the wait has lasted `SERVE_AFTER` (another runtime usually
-    /// answers sooner) and only while fewer than `MAX_NESTED` such jobs are
-    /// nested on this thread: a steady flow of jobs that each wait for another
-    /// runtime must not nest without bound and overflow the stack.
+    /// Meanwhile the worker runs the jobs of its calls lane -- jobs submitted
+    /// by other runtimes' workers, e.g. the runtime we wait for calling back
+    /// into this one -- so runtimes calling each other do not deadlock. It does
+    /// not run its main lane: a steady flow of jobs that each wait for another
+    /// runtime would otherwise nest without bound and overflow the stack. At
+    /// most `MAX_NESTED` jobs nest on one thread this way.
     fn wait_serving(
         &self,
         deadline: Option<Instant>,
@@ -270,61 +280,64 @@ impl Shared {
         done: impl Fn() -> bool,
         park_on: impl Fn(Option<Instant>, &dyn Fn() -> bool),
     ) -> bool {
-        let serve_from = Instant::now() + SERVE_AFTER;
         loop {
             if done() {
                 return true;
             }
-            let now = Instant::now();
-            if deadline.is_some_and(|d| now >= d) {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
                 return false;
             }
-            let nest_ok = NESTED.with(Cell::get) < MAX_NESTED;
-            let may_serve = nest_ok && now >= serve_from;
+            let may_serve = NESTED.with(Cell::get) < MAX_NESTED;
             if may_serve {
-                if let Some(p) = self.queue.pop() {
+                if let Some(p) = self.queue.pop_call() {
                     NESTED.with(|n| n.set(n.get() + 1));
                     self.process(p);
                     NESTED.with(|n| n.set(n.get() - 1));
                     continue;
                 }
+                if self.queue.has_calls() {
+                    // Room reserved but not yet pushed: let the submitter run.
+                    std::thread::yield_now();
+                    continue;
+                }
             }
-            let ready = || done() || (may_serve && self.queue.len() != 0);
+            let ready = || done() || (may_serve && self.queue.has_calls());
             if park::spin_then_yield(park::CALLER_SPIN, deadline, ready) {
                 continue;
             }
-            if !nest_ok {
+            if !may_serve {
                 park_on(deadline, &|| true);
-            } else if !may_serve {
-                let until = deadline.map_or(serve_from, |d| d.min(serve_from));
-                park_on(Some(until), &|| true);
-            } else {
-                // SeqCst: the Dekker pair of `idle`/`wake_worker`: a submitter to
-                // this runtime sees the key and unparks it.
-                self.sleep_key.store(key, Ordering::SeqCst);
-                crate::sync::dekker_fence();
-                if self.queue.len() == 0 {
-                    park_on(deadline, &|| self.sleep_key.load(Ordering::SeqCst) == key);
-                }
-                self.sleep_key.store(0, Ordering::Relaxed);
+                continue;
             }
+            let flagged = key | CALLS_ONLY;
+            // SeqCst: the Dekker pair of `wake_worker`: a submitter to our calls
+            // lane sees the key and unparks it.
+            self.sleep_key.store(flagged, Ordering::SeqCst);
+            crate::sync::dekker_fence();
+            if !self.queue.has_calls() {
+                park_on(deadline, &|| {
+                    self.sleep_key.load(Ordering::SeqCst) == flagged
+                });
+            }
+            self.sleep_key.store(0, Ordering::Relaxed);
         }
     }
 
-    /// Reserves room in this queue from the worker `me` of another runtime:
-    /// runs `me`'s own jobs while it waits, and sleeps so that either room here
-    /// or a job for `me` wakes it.
+    /// Reserves room in this queue's calls lane from the worker `me` of another
+    /// runtime: runs `me`'s calls lane while it waits, and sleeps so that
+    /// either room here or a job for `me` wakes it.
     fn reserve_from_worker(&self, me: &Shared, n: usize) -> Result<(), Refused> {
         loop {
-            match self.queue.try_reserve(n) {
+            match self.queue.try_reserve(n, Lane::Calls) {
                 Err(Refused::Full) => {}
                 other => return other,
             }
             let q = &self.queue;
             let park_on = |until: Option<Instant>, wanted: &dyn Fn() -> bool| {
-                q.park_for_room(n, until, wanted)
+                q.park_for_room(n, Lane::Calls, until, wanted)
             };
-            me.wait_serving(None, q.room_key(), || q.fits_or_closed(n), park_on);
+            let fits = || q.fits_or_closed(n, Lane::Calls);
+            me.wait_serving(None, q.room_key(), fits, park_on);
         }
     }
 
@@ -334,13 +347,20 @@ impl Shared {
         if n > self.queue.capacity() {
             return Err(Error::InvalidArgument);
         }
+        // Jobs from another runtime's worker go to the calls lane, which that
+        // runtime's worker serves even while it waits for another runtime.
+        let me = current_worker();
+        let lane = if me.is_null() || ptr::eq(me, self) {
+            Lane::Main
+        } else {
+            Lane::Calls
+        };
         // The worker never waits for its own queue to make room: it is the one
         // that would make it. Another runtime's worker waits, but keeps serving
-        // its own queue meanwhile (two workers filling each other's queues
+        // its own calls lane meanwhile (two workers filling each other's queues
         // would otherwise wait for each other forever).
-        let me = current_worker();
         let reserved = if self.nonblocking || ptr::eq(me, self) {
-            self.queue.try_reserve(n)
+            self.queue.try_reserve(n, lane)
         } else if !me.is_null() {
             // SAFETY: CURRENT is set only while this thread runs that worker
             // loop, which holds a reference to its Shared.
@@ -354,9 +374,9 @@ impl Shared {
             Err(Refused::Full) => return Err(Error::QueueFull),
         }
         for i in 0..n {
-            self.queue.push(make(i));
+            self.queue.push(make(i), lane);
         }
-        self.wake_worker();
+        self.wake_worker(lane == Lane::Calls);
         Ok(())
     }
 }
@@ -435,7 +455,7 @@ impl Executor {
             counters: WorkerCounters::default(),
             join: Mutex::new(None),
             worker_cpu: CachePadded::new(AtomicI32::new(-1)),
-            exited: AtomicBool::new(false),
+            exited: CachePadded::new(AtomicBool::new(false)),
             idle_key: 0,
         });
         let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel::<Result<(), String>>(1);
@@ -594,8 +614,13 @@ impl Executor {
 
     /// Stops the runtime: no new jobs; queued jobs run (`Drain`) or are cancelled
     /// (`Cancel`); `on_stop` runs on the worker; the worker is joined. Idempotent
-    /// and safe from any thread but the worker (`WouldDeadlock` there). A later
-    /// `Cancel` upgrades a `Drain` in progress.
+    /// and safe from any thread but the worker (`WouldDeadlock` there, and
+    /// nothing is done). A later `Cancel` upgrades a `Drain` in progress.
+    ///
+    /// Called from another runtime's worker whose own exit this runtime's worker
+    /// is waiting for (two jobs shutting each other's runtimes down), it closes
+    /// the queue as asked but returns `WouldDeadlock` instead of waiting: the
+    /// worker stops once its running job returns.
     pub fn shutdown(&self, mode: ShutdownMode) -> Result<(), Error> {
         self.check_fork()?;
         if self.on_worker() {
@@ -604,16 +629,18 @@ impl Executor {
         self.begin_shutdown(mode);
         let me = current_worker();
         if !me.is_null() {
-            // Called from another runtime's worker: its queue may hold jobs our
-            // draining jobs wait for, so keep serving it until our worker is done.
+            // Called from another runtime's worker: its calls lane may get jobs
+            // our draining jobs wait for, so keep serving it until our worker is
+            // done -- unless our worker (transitively) waits for its exit.
             let target = &self.shared;
-            // SAFETY: CURRENT is set only while this thread runs that worker
-            // loop, which holds a reference to its Shared.
+            let _waiting = ExitWait::enter(me as usize, target.id() as usize)?;
             let key = target.exited_key();
             let exited = || target.exited.load(Ordering::SeqCst);
             let park_on = |until: Option<Instant>, wanted: &dyn Fn() -> bool| {
                 park::park(key, until, || !exited() && wanted());
             };
+            // SAFETY: CURRENT is set only while this thread runs that worker
+            // loop, which holds a reference to its Shared.
             unsafe { &*me }.wait_serving(None, key, exited, park_on);
         }
         let mut join = self.shared.join.lock();
@@ -636,7 +663,7 @@ impl Executor {
         // Wake it unconditionally: a sleeping worker must notice the close.
         let key = self.shared.sleep_key.swap(0, Ordering::SeqCst);
         if key != 0 {
-            park::unpark_all(key);
+            park::unpark_all(key & !CALLS_ONLY);
         }
     }
 
@@ -680,6 +707,46 @@ impl Drop for Executor {
             return;
         }
         let _ = self.shutdown(ShutdownMode::Drain);
+    }
+}
+
+/// Which worker waits, inside a job, for which runtime's worker to exit
+/// (`shutdown` called on a worker): (waiter, target) runtime addresses. Both
+/// are alive while their pair is listed: the waiter's worker is running the
+/// job, and the target's handle is borrowed by the waiting `shutdown`. Cold
+/// path: a plain lock.
+static EXIT_WAITS: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
+
+/// One listed wait; unlisted on drop.
+struct ExitWait(usize, usize);
+
+impl ExitWait {
+    /// Lists `waiter` as waiting for `target` to exit, unless `target` already
+    /// waits (directly or through others) for `waiter` to exit: then waiting
+    /// would deadlock. Checking and listing under one lock means that of two
+    /// workers shutting each other down, the second one sees the cycle.
+    fn enter(waiter: usize, target: usize) -> Result<ExitWait, Error> {
+        let mut waits = EXIT_WAITS.lock();
+        let mut cur = target;
+        // Each worker waits for at most one exit, so this is a chain (cycle-free:
+        // every entry passed this check).
+        while let Some(&(_, next)) = waits.iter().find(|(w, _)| *w == cur) {
+            if next == waiter {
+                return Err(Error::WouldDeadlock);
+            }
+            cur = next;
+        }
+        waits.push((waiter, target));
+        Ok(ExitWait(waiter, target))
+    }
+}
+
+impl Drop for ExitWait {
+    fn drop(&mut self) {
+        let mut waits = EXIT_WAITS.lock();
+        if let Some(i) = waits.iter().position(|&(w, t)| (w, t) == (self.0, self.1)) {
+            waits.swap_remove(i);
+        }
     }
 }
 

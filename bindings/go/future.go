@@ -34,8 +34,9 @@ func (f *Future) Done() <-chan struct{} { return f.j.done }
 //
 // Called from a job on a worker thread, Wait cannot simply block (the job it
 // waits for may be queued behind the caller): it waits with qthr_wait, which
-// runs the worker's own queued jobs inline meanwhile, so runtimes waiting for
-// each other do not deadlock. There ctx's deadline is honoured but a
+// runs the runtime's queued jobs up to it (same runtime) or the callbacks
+// other runtimes submit to this one (another runtime's job) meanwhile, so
+// runtimes calling each other do not deadlock. There ctx's deadline is honoured but a
 // cancellation without a deadline is only seen before the wait, and waiting
 // for the very job that is waiting returns ErrWouldDeadlock.
 func (f *Future) Wait(ctx context.Context) (any, error) {
