@@ -944,6 +944,9 @@ fn many_waiters_on_the_same_futures() {
         let seen: Vec<Mutex<Option<(qthr_status, usize)>>> =
             (0..N).map(|_| Mutex::new(None)).collect();
         let cancelled = AtomicUsize::new(0);
+        // The canceller's own marks: a waiter that sees CANCELLED marks the
+        // record too, possibly before the canceller does.
+        let counted: Vec<AtomicU8> = (0..N).map(|_| AtomicU8::new(0)).collect();
         thread::scope(|s| {
             for w in 0..WAITERS {
                 let (futs, seen, recs, ctx) = (&futs, &seen, &recs, &*ctx);
@@ -971,7 +974,7 @@ fn many_waiters_on_the_same_futures() {
                     }
                 });
             }
-            let (futs, recs, cancelled) = (&futs, &recs, &cancelled);
+            let (futs, recs, cancelled, counted) = (&futs, &recs, &cancelled, &counted);
             s.spawn(move || {
                 let mut rng = Rng::new(round as u64 + 999);
                 for _ in 0..N / 4 {
@@ -980,7 +983,8 @@ fn many_waiters_on_the_same_futures() {
                     match unsafe { qthr_cancel(futs[i].0) } {
                         QTHR_OK => {
                             // OK again for an already cancelled one: count once.
-                            if recs[i].cancelled.swap(1, SeqCst) == 0 {
+                            recs[i].cancelled.store(1, SeqCst);
+                            if counted[i].swap(1, SeqCst) == 0 {
                                 cancelled.fetch_add(1, SeqCst);
                             }
                         }
