@@ -16,6 +16,7 @@ mod future;
 mod log_bridge;
 #[cfg(all(test, loom))]
 mod loom_tests;
+mod mailbox;
 mod park;
 mod pool;
 mod queue;

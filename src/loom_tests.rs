@@ -1,4 +1,4 @@
-//! Loom models of the completion slot and the queue gate (RUSTFLAGS="--cfg loom"
+//! Loom models of the completion slot, the call mailbox and the queue gate (RUSTFLAGS="--cfg loom"
 //! cargo test --release --lib loom). Owned by the reliability work.
 //!
 //! What loom checks here: every interleaving (bounded by `preemption_bound`
@@ -16,7 +16,8 @@
 //! worker's idle/wake protocol lives in runtime.rs on std atomics, so it is
 //! checked on a faithful replica (`replica_*`) rather than on the code itself.
 
-use crate::future::{Continuation, Job, Kind, Outcome, Slot};
+use crate::future::{Continuation, Job, JobFn, Kind, Outcome, Slot};
+use crate::mailbox::{Handoff, Mailbox};
 use crate::park;
 use crate::queue::{JobQueue, Lane, Refused};
 use loom::sync::atomic::{AtomicUsize, Ordering::*};
@@ -150,9 +151,14 @@ fn check_outcome(o: Outcome, probe: &Probe) {
 }
 
 fn model(f: impl Fn() + Sync + Send + 'static) {
+    model_bounded(3, f);
+}
+
+/// `model` with another default preemption bound (LOOM_MAX_PREEMPTIONS wins).
+fn model_bounded(bound: usize, f: impl Fn() + Sync + Send + 'static) {
     let mut b = loom::model::Builder::new();
     if b.preemption_bound.is_none() {
-        b.preemption_bound = Some(3);
+        b.preemption_bound = Some(bound);
     }
     b.check(f);
 }
@@ -587,4 +593,113 @@ fn loom_replica_idle_worker_wakes_for_submit_and_close() {
         r.begin_shutdown();
         assert_eq!(worker.join().unwrap(), first + second);
     });
+}
+
+// ---------------------------------------------------------------------------
+// The call mailbox (mailbox.rs).
+
+fn mailbox_job(probe: &Arc<Probe>) -> Job {
+    Job {
+        func: job,
+        arg: Arc::as_ptr(probe) as *mut c_void,
+        on_cancel: None,
+    }
+}
+
+fn run_job(func: JobFn, arg: *mut c_void) -> Option<*mut c_void> {
+    // SAFETY (model): the job and its probe are alive.
+    Some(unsafe { func(arg) })
+}
+
+fn cancel_job(_: JobFn, _: *mut c_void) -> Option<*mut c_void> {
+    None
+}
+
+/// Checks a caller's outcome: a result carries the job's writes.
+fn check_handoff(h: Handoff, probe: &Probe) {
+    match h {
+        Handoff::Done(r) => check_outcome(Outcome::Done(r), probe),
+        Handoff::Cancelled => assert_eq!(probe.ran.load(Relaxed), 0),
+    }
+}
+
+/// Two callers race for the mailbox while the worker serves it; then the
+/// worker closes it. Each caller either posts (and then gets the result, with
+/// the job's writes visible, parked or not) or is turned away; no wake-up is
+/// lost; every posted job runs exactly once. (Preemption bound 2: with 3 the
+/// four threads take minutes.)
+#[test]
+fn loom_mailbox_two_callers_vs_worker() {
+    model_bounded(2, || {
+        let m = Arc::new(Mailbox::new());
+        let probe = Arc::new(Probe::default());
+        let stop = Arc::new(AtomicUsize::new(0));
+        let callers: Vec<_> = (0..2)
+            .map(|_| {
+                let (m, probe) = (m.clone(), probe.clone());
+                thread::spawn(move || {
+                    if !m.post(&mailbox_job(&probe)) {
+                        return 0;
+                    }
+                    check_handoff(m.wait(false), &probe);
+                    1
+                })
+            })
+            .collect();
+        let (mw, sw) = (m.clone(), stop.clone());
+        let worker = thread::spawn(move || {
+            let mut n = 0;
+            while sw.load(Acquire) == 0 {
+                if mw.serve(run_job) {
+                    n += 1;
+                } else {
+                    thread::yield_now();
+                }
+            }
+            n
+        });
+        let posted: usize = callers.into_iter().map(|c| c.join().unwrap()).sum();
+        stop.store(1, Release);
+        let served = worker.join().unwrap();
+        m.close();
+        m.finish(run_job);
+        assert_eq!(served, posted);
+        assert_eq!(probe.ran.load(Relaxed), posted);
+    });
+}
+
+/// A caller posts while a shutdown closes the mailbox and the worker finishes
+/// it (run or cancel mode): a post either fails or is served by `finish`, and
+/// the caller always wakes.
+#[test]
+fn loom_mailbox_post_vs_close_and_finish() {
+    for cancelling in [false, true] {
+        model(move || {
+            let m = Arc::new(Mailbox::new());
+            let probe = Arc::new(Probe::default());
+            let (mc, pc) = (m.clone(), probe.clone());
+            let caller = thread::spawn(move || {
+                if !mc.post(&mailbox_job(&pc)) {
+                    return None;
+                }
+                let h = mc.wait(false);
+                let cancelled = h == Handoff::Cancelled;
+                check_handoff(h, &pc);
+                Some(cancelled)
+            });
+            let ms = m.clone();
+            let closer = thread::spawn(move || ms.close());
+            let serve: fn(JobFn, *mut c_void) -> Option<*mut c_void> =
+                if cancelling { cancel_job } else { run_job };
+            m.finish(serve);
+            closer.join().unwrap();
+            match caller.join().unwrap() {
+                None => assert_eq!(probe.ran.load(Relaxed), 0),
+                Some(cancelled) => {
+                    assert_eq!(cancelled, cancelling);
+                    assert_eq!(probe.ran.load(Relaxed), usize::from(!cancelling));
+                }
+            }
+        });
+    }
 }

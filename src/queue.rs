@@ -219,6 +219,14 @@ impl JobQueue {
             + (self.calls.gate.load(Ordering::SeqCst) & !CLOSED)
     }
 
+    /// True if the main lane is open and holds no job, reserved or queued.
+    /// A thread that sees it true knows that every job it queued before has
+    /// been popped: its own reservation comes before this load in the gate's
+    /// modification order (coherence; Relaxed is enough).
+    pub(crate) fn main_is_idle(&self) -> bool {
+        self.main.gate.load(Ordering::Relaxed) == 0
+    }
+
     /// Closed and nothing reserved or queued: no job can ever arrive again.
     pub(crate) fn is_finished(&self) -> bool {
         // SeqCst loads; calls after main, the order `close` sets them in: a

@@ -6,7 +6,8 @@
 
 use crate::error::Error;
 use crate::fork;
-use crate::future::{deadline_after, Continuation, Job, Kind, Outcome, OwnerId, Slot};
+use crate::future::{deadline_after, Continuation, Job, JobFn, Kind, Outcome, OwnerId, Slot};
+use crate::mailbox::{Handoff, Mailbox};
 use crate::park;
 use crate::pool::{self, SlotBox};
 use crate::queue::{JobQueue, Lane, Refused};
@@ -94,6 +95,8 @@ fn current_worker() -> *const Shared {
 /// State shared by the handle and the worker thread.
 pub(crate) struct Shared {
     queue: JobQueue,
+    /// The fast lane of synchronous calls from non-worker threads.
+    mailbox: Mailbox,
     /// Non-zero while the worker sleeps: the parking key it sleeps on (its idle
     /// key, or the slot of a foreign future it waits for inside a job).
     sleep_key: CachePadded<AtomicUsize>,
@@ -186,14 +189,41 @@ impl Shared {
         }
     }
 
-    /// Drains queued jobs. Worker thread only. Returns how many it processed.
+    /// Runs (or, in cancel mode, cancels) a job posted to the mailbox; false if
+    /// there is none. Worker thread only.
+    fn serve_mailbox(&self) -> bool {
+        self.mailbox.serve(|func, arg| self.run_call(func, arg))
+    }
+
+    /// Runs or cancels one mailbox job, counting it.
+    fn run_call(&self, func: JobFn, arg: *mut c_void) -> Option<*mut c_void> {
+        self.counters.popped();
+        if self.cancel_mode.load(Ordering::Relaxed) {
+            self.counters.cancelled();
+            return None;
+        }
+        // SAFETY: the caller vouched for func/arg (C contract).
+        let r = unsafe { func(arg) };
+        self.counters.completed();
+        Some(r)
+    }
+
+    /// Drains queued jobs and mailbox calls. Worker thread only. Returns how
+    /// many it processed.
     fn drain(&self) -> usize {
         let mut n = 0;
-        while let Some(p) = self.queue.pop() {
-            self.process(p);
+        loop {
+            // The mailbox between two queued jobs: a call waits for at most one.
+            if self.serve_mailbox() {
+                n += 1;
+            }
+            match self.queue.pop() {
+                Some(p) => self.process(p),
+                None if self.mailbox.has_request() => continue,
+                None => return n,
+            }
             n += 1;
         }
-        n
     }
 
     /// Spins, then sleeps until work arrives or the queue closes. Worker only.
@@ -204,7 +234,8 @@ impl Shared {
         if self.worker_cpu.load(Ordering::Relaxed) != cpu {
             self.worker_cpu.store(cpu, Ordering::Relaxed);
         }
-        let has_work = || self.queue.len() != 0 || self.queue.is_closed();
+        let has_work =
+            || self.queue.len() != 0 || self.queue.is_closed() || self.mailbox.has_request();
         if park::spin_for(park::WORKER_SPIN, None, has_work) {
             return;
         }
@@ -381,6 +412,15 @@ impl Shared {
     }
 }
 
+/// A called job was cancelled: runs its release hook; returns the error.
+fn never_ran(job: &Job) -> Error {
+    if let Some(hook) = job.on_cancel {
+        // SAFETY: the job never ran; the hook releases its argument.
+        unsafe { hook(job.arg) };
+    }
+    Error::Cancelled
+}
+
 /// Drops one reference to a Shared slot, recycling it when it was the last.
 fn release(p: *const Slot) {
     // SAFETY: the caller owns one reference, so the slot is alive.
@@ -447,6 +487,7 @@ impl Executor {
         let name = os_thread_name(&thread_name);
         let shared = Arc::new(Shared {
             queue: JobQueue::new(queue_capacity),
+            mailbox: Mailbox::new(),
             sleep_key: CachePadded::new(AtomicUsize::new(0)),
             cancel_mode: AtomicBool::new(false),
             nonblocking,
@@ -577,6 +618,21 @@ impl Executor {
             self.shared.counters.inline();
             return Ok(r);
         }
+        // Relaxed: a hint (see Shared::worker_cpu).
+        let same_cpu = || self.shared.worker_cpu.load(Ordering::Relaxed) == park::current_cpu();
+        // The mailbox: from a thread that is not a worker (those use the calls
+        // lane, see `enqueue`), when nothing is queued (so this thread's earlier
+        // submits have been popped and run first).
+        if current_worker().is_null()
+            && self.shared.queue.main_is_idle()
+            && self.shared.mailbox.post(&job)
+        {
+            self.shared.wake_worker(false);
+            return match self.shared.mailbox.wait(same_cpu()) {
+                Handoff::Done(r) => Ok(r),
+                Handoff::Cancelled => Err(never_ran(&job)),
+            };
+        }
         let slot = pool::take();
         // SAFETY: fresh from the pool, exclusively ours. Call slots carry no
         // cancel hook (see Slot::cancel).
@@ -593,22 +649,15 @@ impl Executor {
             )
         };
         let p = slot.as_ptr();
-        let result = self.shared.enqueue(1, |_| p).and_then(|()| {
-            // Relaxed: a hint (see Shared::worker_cpu).
-            let same_cpu = self.shared.worker_cpu.load(Ordering::Relaxed) == park::current_cpu();
-            wait_slot_on(p, None, same_cpu)
-        });
+        let result = self
+            .shared
+            .enqueue(1, |_| p)
+            .and_then(|()| wait_slot_on(p, None, same_cpu()));
         // The slot is resolved (or was never queued): nobody else touches it.
         pool::give(slot);
         match result? {
             Outcome::Done(r) => Ok(r),
-            Outcome::Cancelled => {
-                if let Some(hook) = job.on_cancel {
-                    // SAFETY: the job never ran; the hook releases its argument.
-                    unsafe { hook(job.arg) };
-                }
-                Err(Error::Cancelled)
-            }
+            Outcome::Cancelled => Err(never_ran(&job)),
         }
     }
 
@@ -660,6 +709,7 @@ impl Executor {
             self.shared.cancel_mode.store(true, Ordering::SeqCst);
         }
         self.shared.queue.close();
+        self.shared.mailbox.close();
         // Wake it unconditionally: a sleeping worker must notice the close.
         let key = self.shared.sleep_key.swap(0, Ordering::SeqCst);
         if key != 0 {
@@ -787,6 +837,10 @@ fn worker_main(
             }
             shared.idle();
         }
+        // A call posted before the close runs (or is cancelled) like a queued job.
+        shared
+            .mailbox
+            .finish(|func, arg| shared.run_call(func, arg));
         if let Some(hook) = on_stop {
             if catch_unwind(AssertUnwindSafe(hook)).is_err() {
                 log::error!("qthr '{}': on_stop panicked", shared.name);

@@ -1,0 +1,299 @@
+//! The call mailbox: a one-job hand-off line beside the queue, for synchronous
+//! calls from threads that are not workers.
+//!
+//! A call through the queue moves many cache lines between the caller and the
+//! worker (the gate counter both ways, the ring's tail and cell, the completion
+//! slot both ways). Through the mailbox it moves one line: the caller writes
+//! the job into it and flips it to REQUEST; the worker, polling it, runs the job,
+//! writes the result into the same line and flips it to DONE; the caller reads
+//! the result and empties it. That is the spin ping-pong plus the job.
+//!
+//! One caller at a time owns the mailbox (a CAS from EMPTY); the others, and
+//! every caller while jobs are queued (so a thread's earlier submits run before
+//! its call), take the queue. The mailbox never holds more than one job, so
+//! it needs no room accounting; shutdown closes it with a flag the claiming
+//! CAS cannot get past, and the worker runs (or cancels) a request that got in
+//! before.
+
+use crate::future::{Job, JobFn};
+use crate::park;
+use crate::sync::{AtomicUsize, Ordering};
+use crossbeam_utils::CachePadded;
+use std::cell::UnsafeCell;
+use std::ffi::c_void;
+
+/// No job; a caller may claim it.
+const EMPTY: usize = 0;
+/// Claimed by a caller that is writing the job.
+const CLAIMED: usize = 1;
+/// The job is written; the worker may run it.
+const REQUEST: usize = 2;
+/// The job ran; the result is written.
+const DONE: usize = 3;
+/// The job was cancelled by a cancelling shutdown; it never ran.
+const CANCELLED: usize = 4;
+const PHASE: usize = 7;
+/// The caller parked (or is about to): the worker must unpark it.
+const WAITER: usize = 8;
+/// Shut down: no more claims.
+const CLOSED: usize = 16;
+
+/// How a mailbox call ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Handoff {
+    Done(*mut c_void),
+    Cancelled,
+}
+
+struct Line {
+    state: AtomicUsize,
+    func: UnsafeCell<Option<JobFn>>,
+    arg: UnsafeCell<*mut c_void>,
+    result: UnsafeCell<*mut c_void>,
+}
+
+/// The mailbox; all of it on one cache line.
+pub(crate) struct Mailbox {
+    line: CachePadded<Line>,
+}
+
+// SAFETY: the UnsafeCells are accessed only by the thread the state word gives
+// them to (the claiming caller until REQUEST, the worker until DONE/CANCELLED,
+// the caller again until EMPTY), with release/acquire on the state word at each
+// hand-over.
+unsafe impl Sync for Mailbox {}
+// SAFETY: as above; the raw pointers are plain data passed through.
+unsafe impl Send for Mailbox {}
+
+impl Mailbox {
+    pub(crate) fn new() -> Mailbox {
+        Mailbox {
+            line: CachePadded::new(Line {
+                state: AtomicUsize::new(EMPTY),
+                func: UnsafeCell::new(None),
+                arg: UnsafeCell::new(std::ptr::null_mut()),
+                result: UnsafeCell::new(std::ptr::null_mut()),
+            }),
+        }
+    }
+
+    fn key(&self) -> usize {
+        &self.line.state as *const AtomicUsize as usize
+    }
+
+    /// Caller: claims the mailbox and posts `job`. False (nothing done) if it
+    /// is busy or closed. After true, the caller must `wake` the worker if it
+    /// sleeps, then `wait`.
+    pub(crate) fn post(&self, job: &Job) -> bool {
+        let state = &self.line.state;
+        // Relaxed: a pre-check, so busy callers read the line instead of
+        // stealing it with a failing CAS.
+        if state.load(Ordering::Relaxed) != EMPTY {
+            return false;
+        }
+        // Acquire: the previous caller's reads of the line (its result) happen
+        // before our writes below (it emptied the line with Release).
+        if state
+            .compare_exchange(EMPTY, CLAIMED, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return false;
+        }
+        // SAFETY: CLAIMED gives us the line (see the Sync impl).
+        unsafe {
+            *self.line.func.get() = Some(job.func);
+            *self.line.arg.get() = job.arg;
+        }
+        // SeqCst: Release publishes the job to the worker's Acquire load; and
+        // this RMW, then the caller's SeqCst load of the worker's sleep key,
+        // is one half of the Dekker pair of Shared::wake_worker (the worker
+        // stores its sleep key, then loads this word). XOR keeps a CLOSED flag
+        // set meanwhile by a shutdown (CLAIMED ^ (CLAIMED ^ REQUEST) = REQUEST).
+        state.fetch_xor(CLAIMED ^ REQUEST, Ordering::SeqCst);
+        crate::sync::dekker_fence();
+        true
+    }
+
+    /// Worker: true if a posted job waits to be served.
+    pub(crate) fn has_request(&self) -> bool {
+        // SeqCst: the worker's half of the Dekker pair (see `post`).
+        self.line.state.load(Ordering::SeqCst) & PHASE == REQUEST
+    }
+
+    /// Worker: hands the posted job to `run`, which runs it (`Some(result)`) or
+    /// cancels it (`None`), and hands the outcome to the caller. False if no
+    /// job was posted.
+    pub(crate) fn serve(
+        &self,
+        run: impl FnOnce(JobFn, *mut c_void) -> Option<*mut c_void>,
+    ) -> bool {
+        let state = &self.line.state;
+        // Acquire: pairs with the caller's release in `post`: the job is visible.
+        if state.load(Ordering::Acquire) & PHASE != REQUEST {
+            return false;
+        }
+        // SAFETY: REQUEST gives the line to the worker (see the Sync impl).
+        let (func, arg) = unsafe { (*self.line.func.get(), *self.line.arg.get()) };
+        let outcome = match run(func.expect("a posted job"), arg) {
+            Some(r) => {
+                // SAFETY: still ours until the flip below.
+                unsafe { *self.line.result.get() = r };
+                DONE
+            }
+            None => CANCELLED,
+        };
+        // Release: the result is visible to the caller's Acquire load. The
+        // caller may set WAITER concurrently: XOR keeps it (and CLOSED).
+        let old = state.fetch_xor(REQUEST ^ outcome, Ordering::AcqRel);
+        if old & WAITER != 0 {
+            park::unpark_all(self.key());
+        }
+        true
+    }
+
+    /// Caller, after a successful `post`: waits for the outcome (spinning,
+    /// yielding if `same_cpu`, then parking), reads it and empties the line.
+    pub(crate) fn wait(&self, same_cpu: bool) -> Handoff {
+        let state = &self.line.state;
+        // Acquire: pairs with the worker's release in `serve`.
+        let resolved = || {
+            let p = state.load(Ordering::Acquire) & PHASE;
+            p == DONE || p == CANCELLED
+        };
+        let waited = if same_cpu {
+            park::yield_then(None, resolved)
+        } else {
+            park::spin_then_yield(park::CALLER_SPIN, None, resolved)
+        };
+        if !waited {
+            while !resolved() {
+                // Relaxed: the flag carries no data; the worker reads it from
+                // its own RMW, later in this word's modification order, and the
+                // parking lot's bucket lock orders the sleep and the wake-up.
+                state.fetch_or(WAITER, Ordering::Relaxed);
+                park::park(self.key(), None, || !resolved());
+            }
+        }
+        let phase = state.load(Ordering::Acquire) & PHASE;
+        let out = if phase == DONE {
+            // SAFETY: DONE gives the line back to the caller.
+            Handoff::Done(unsafe { *self.line.result.get() })
+        } else {
+            Handoff::Cancelled
+        };
+        // Release: our read of the result happens before the next caller's
+        // claim (Acquire). Keeps only CLOSED.
+        state.fetch_and(CLOSED, Ordering::Release);
+        out
+    }
+
+    /// Closes the mailbox: later `post`s fail. Idempotent; any thread.
+    pub(crate) fn close(&self) {
+        // Relaxed is enough for the flag itself: a claim is a CAS from EMPTY,
+        // which fails once the flag is in the word's modification order; the
+        // worker's `finish` orders its own checks with its RMW.
+        self.line.state.fetch_or(CLOSED, Ordering::Relaxed);
+    }
+
+    /// Worker, when it stops: closes the mailbox and serves (see `serve`) the
+    /// job of a caller that claimed it before. Nothing can be posted after.
+    pub(crate) fn finish(&self, run: impl FnOnce(JobFn, *mut c_void) -> Option<*mut c_void>) {
+        let state = &self.line.state;
+        // Acquire: as in `serve`, for a job posted before the flag.
+        let mut s = state.fetch_or(CLOSED, Ordering::AcqRel);
+        // A caller between its claim and its post: it is about to post.
+        while s & PHASE == CLAIMED {
+            #[cfg(loom)]
+            loom::thread::yield_now();
+            #[cfg(not(loom))]
+            std::thread::yield_now();
+            s = state.load(Ordering::Acquire);
+        }
+        self.serve(run);
+    }
+
+    /// True if no job is in the line (closed or not).
+    #[cfg(all(test, not(loom)))]
+    fn is_empty(&self) -> bool {
+        self.line.state.load(Ordering::Acquire) & !CLOSED == EMPTY
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    unsafe extern "C" fn plus_one(arg: *mut c_void) -> *mut c_void {
+        (arg as usize + 1) as *mut c_void
+    }
+
+    fn run(func: JobFn, arg: *mut c_void) -> Option<*mut c_void> {
+        // SAFETY: the tests post plus_one.
+        Some(unsafe { func(arg) })
+    }
+
+    fn cancel(_: JobFn, _: *mut c_void) -> Option<*mut c_void> {
+        None
+    }
+
+    fn job(n: usize) -> Job {
+        Job {
+            func: plus_one,
+            arg: n as *mut c_void,
+            on_cancel: None,
+        }
+    }
+
+    #[test]
+    fn one_job_at_a_time_then_closed() {
+        let m = Arc::new(Mailbox::new());
+        assert!(!m.has_request());
+        assert!(m.post(&job(1)));
+        assert!(!m.post(&job(2)), "busy");
+        assert!(m.has_request());
+        let w = m.clone();
+        let worker = std::thread::spawn(move || while !w.serve(run) {});
+        assert_eq!(m.wait(false), Handoff::Done(2 as *mut c_void));
+        worker.join().unwrap();
+        assert!(m.is_empty());
+        assert!(!m.serve(run), "nothing posted");
+        m.close();
+        assert!(!m.post(&job(3)), "closed");
+        m.finish(run);
+        assert!(m.is_empty());
+    }
+
+    #[test]
+    fn finish_runs_or_cancels_a_posted_job() {
+        for cancelling in [false, true] {
+            let m = Mailbox::new();
+            assert!(m.post(&job(5)));
+            m.close();
+            let serve: fn(JobFn, *mut c_void) -> Option<*mut c_void> =
+                if cancelling { cancel } else { run };
+            m.finish(serve);
+            let want = if cancelling {
+                Handoff::Cancelled
+            } else {
+                Handoff::Done(6 as *mut c_void)
+            };
+            assert_eq!(m.wait(false), want);
+            assert!(!m.post(&job(1)));
+        }
+    }
+
+    #[test]
+    fn a_parked_caller_is_woken() {
+        let m = Arc::new(Mailbox::new());
+        assert!(m.post(&job(7)));
+        let w = m.clone();
+        let worker = std::thread::spawn(move || {
+            // Long enough for the caller to park.
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            assert!(w.serve(run));
+        });
+        assert_eq!(m.wait(false), Handoff::Done(8 as *mut c_void));
+        worker.join().unwrap();
+    }
+}
