@@ -102,11 +102,7 @@ impl JobQueue {
             // and its SeqCst load of the gate (see Shared::wake_worker).
             match gate.compare_exchange_weak(cur, cur + n, Ordering::SeqCst, Ordering::Relaxed) {
                 Ok(_) => {
-                    let now = cur + n;
-                    // Relaxed: a statistic.
-                    if now > self.high_water.load(Ordering::Relaxed) {
-                        self.high_water.fetch_max(now, Ordering::Relaxed);
-                    }
+                    self.note_depth(cur + n);
                     return Ok(());
                 }
                 Err(actual) => cur = actual,
@@ -238,6 +234,15 @@ impl JobQueue {
     /// The room of each lane.
     pub(crate) fn capacity(&self) -> usize {
         self.capacity
+    }
+
+    /// Records that `depth` jobs were waiting at once (for `high_water`).
+    pub(crate) fn note_depth(&self, depth: usize) {
+        // Relaxed: a statistic. Load first: the line is written only when the
+        // mark rises, so callers keep sharing it.
+        if depth > self.high_water.load(Ordering::Relaxed) {
+            self.high_water.fetch_max(depth, Ordering::Relaxed);
+        }
     }
 
     pub(crate) fn high_water(&self) -> usize {

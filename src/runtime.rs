@@ -192,11 +192,16 @@ impl Shared {
     /// Runs (or, in cancel mode, cancels) a job posted to the mailbox; false if
     /// there is none. Worker thread only.
     fn serve_mailbox(&self) -> bool {
-        self.mailbox.serve(|func, arg| self.run_call(func, arg))
+        let served = self.mailbox.serve(|func, arg| self.run_call(func, arg));
+        if served {
+            self.counters.end_call();
+        }
+        served
     }
 
     /// Runs or cancels one mailbox job, counting it.
     fn run_call(&self, func: JobFn, arg: *mut c_void) -> Option<*mut c_void> {
+        self.counters.begin_call();
         self.counters.popped();
         if self.cancel_mode.load(Ordering::Relaxed) {
             self.counters.cancelled();
@@ -628,6 +633,8 @@ impl Executor {
             && self.shared.mailbox.post(&job)
         {
             self.shared.wake_worker(false);
+            // A posted call counts as a queued job.
+            self.shared.queue.note_depth(1);
             return match self.shared.mailbox.wait(same_cpu()) {
                 Handoff::Done(r) => Ok(r),
                 Handoff::Cancelled => Err(never_ran(&job)),
@@ -721,7 +728,11 @@ impl Executor {
     pub fn stats(&self) -> Result<Stats, Error> {
         self.check_fork()?;
         let q = &self.shared.queue;
-        Ok(self.shared.counters.snapshot(|| q.len(), q.high_water()))
+        let posted = || self.shared.mailbox.has_request();
+        Ok(self
+            .shared
+            .counters
+            .snapshot(|| q.len(), posted, q.high_water()))
     }
 
     /// True if this runtime was created before a `fork()` (this is the child).
@@ -841,6 +852,7 @@ fn worker_main(
         shared
             .mailbox
             .finish(|func, arg| shared.run_call(func, arg));
+        shared.counters.end_call();
         if let Some(hook) = on_stop {
             if catch_unwind(AssertUnwindSafe(hook)).is_err() {
                 log::error!("qthr '{}': on_stop panicked", shared.name);

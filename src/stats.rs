@@ -27,6 +27,9 @@ pub(crate) struct WorkerCounters {
     completed: AtomicU64,
     cancelled: AtomicU64,
     inline: AtomicU64,
+    /// 1 while the worker serves a mailbox call (counted as popped, though the
+    /// mailbox still shows it as posted): `snapshot` must not count it twice.
+    in_call: AtomicU64,
 }
 
 /// Single-writer increment. Release: a reader that sees this increment (with
@@ -49,24 +52,45 @@ impl WorkerCounters {
     pub(crate) fn cancelled(&self) {
         bump(&self.cancelled);
     }
+    /// Worker only: starts serving a mailbox call (before `popped`).
+    pub(crate) fn begin_call(&self) {
+        // Relaxed: published by the Release of the `popped` bump that follows.
+        self.in_call.store(1, Ordering::Relaxed);
+    }
+    /// Worker only: the mailbox call is handed back (after the hand-over).
+    pub(crate) fn end_call(&self) {
+        // Release: a snapshot that reads 0 here (acquire) then reads the
+        // mailbox sees it handed back, not still posted.
+        self.in_call.store(0, Ordering::Release);
+    }
     /// Worker only: a job run inline (submitted and completed at once).
     pub(crate) fn inline(&self) {
         bump(&self.inline);
         bump(&self.completed);
     }
 
-    pub(crate) fn snapshot(&self, queue_len: impl FnOnce() -> usize, high_water: usize) -> Stats {
+    /// `queue_len()`: jobs in the queue; `call_posted()`: a call waits in the
+    /// mailbox (or is being served: `in_call` tells).
+    pub(crate) fn snapshot(
+        &self,
+        queue_len: impl FnOnce() -> usize,
+        call_posted: impl FnOnce() -> bool,
+        high_water: usize,
+    ) -> Stats {
         // The worker counts a job as popped (or inline) before it counts it as
         // completed or cancelled. Reading in the opposite order, with acquire
         // loads, keeps the snapshot consistent under load: completed +
         // cancelled never exceeds submitted. `popped` is read before the queue
         // length, so a job moving from the queue to the worker meanwhile is
-        // counted (perhaps twice), never lost.
+        // counted (perhaps twice), never lost. Likewise a mailbox call: the
+        // worker sets `in_call` before counting it as popped and clears it
+        // after handing it back, so a call being served is counted once.
         let completed = self.completed.load(Ordering::Acquire);
         let cancelled = self.cancelled.load(Ordering::Acquire);
         let inline = self.inline.load(Ordering::Acquire);
         let popped = self.popped.load(Ordering::Acquire);
-        let queue_len = queue_len();
+        let serving = self.in_call.load(Ordering::Acquire) != 0;
+        let queue_len = queue_len() + usize::from(!serving && call_posted());
         Stats {
             submitted: popped + inline + queue_len as u64,
             completed,

@@ -570,3 +570,80 @@ fn batches_are_all_or_nothing_and_in_order() {
         Err(Error::Shutdown)
     );
 }
+
+/// Synchronous calls take a fast path (the mailbox) only when nothing is
+/// queued; mixed with submits from the same thread they still run in order.
+#[test]
+fn calls_and_submits_from_one_thread_stay_in_order() {
+    let _w = watchdog(60);
+    let rt = Arc::new(Runtime::new().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let (rt, seen) = (rt.clone(), seen.clone());
+            thread::spawn(move || {
+                for i in 0..3000 {
+                    let seen = seen.clone();
+                    let push = move || seen.lock().unwrap().push((t, i));
+                    if i % 3 == 0 {
+                        rt.call(push).unwrap();
+                    } else {
+                        rt.spawn(push).unwrap();
+                    }
+                }
+                rt.call(|| ()).unwrap();
+            })
+        })
+        .collect();
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    let seen = seen.lock().unwrap();
+    for t in 0..4 {
+        let mine: Vec<_> = seen
+            .iter()
+            .filter(|(x, _)| *x == t)
+            .map(|(_, i)| *i)
+            .collect();
+        assert_eq!(mine, (0..3000).collect::<Vec<_>>());
+    }
+}
+
+/// A call waiting behind a running job counts as submitted and queued; once
+/// the worker runs it, it is counted once (submitted, not queued).
+#[test]
+fn a_waiting_call_counts_as_queued_and_once_while_it_runs() {
+    let _w = watchdog(60);
+    let rt = Arc::new(Runtime::new().unwrap());
+    let (blocked, _started, release) = blocker(&rt);
+    let inside = Arc::new(Barrier::new(2));
+    let leave = Arc::new(Barrier::new(2));
+    let caller = {
+        let (rt, inside, leave) = (rt.clone(), inside.clone(), leave.clone());
+        thread::spawn(move || {
+            rt.call(move || {
+                inside.wait();
+                leave.wait();
+                7
+            })
+        })
+    };
+    let wait_for = |want: (u64, u64)| loop {
+        let s = rt.stats().unwrap();
+        if (s.submitted, s.queue_len) == want {
+            return s;
+        }
+        assert!(s.submitted <= want.0, "{s:?}");
+        thread::sleep(Duration::from_millis(1));
+    };
+    let s = wait_for((2, 1));
+    assert_eq!((s.completed, s.cancelled), (0, 0));
+    assert!(s.queue_high_water >= 1);
+    release.wait();
+    blocked.wait().unwrap();
+    inside.wait();
+    let s = rt.stats().unwrap();
+    assert_eq!((s.submitted, s.queue_len, s.completed), (2, 0, 1), "{s:?}");
+    leave.wait();
+    assert_eq!(caller.join().unwrap().unwrap(), 7);
+    let s = rt.stats().unwrap();
+    assert_eq!((s.submitted, s.queue_len, s.completed), (2, 0, 2), "{s:?}");
+}
