@@ -506,6 +506,7 @@ fn dekker_fence() {
 
 struct Replica {
     queue: JobQueue,
+    mailbox: Mailbox,
     sleep_key: AtomicUsize,
     idle_key: u8,
 }
@@ -524,7 +525,8 @@ impl Replica {
         }
     }
     fn idle(&self) {
-        let has_work = || self.queue.len() != 0 || self.queue.is_closed();
+        let has_work =
+            || self.queue.len() != 0 || self.queue.is_closed() || self.mailbox.has_request();
         if has_work() {
             // The bounded spin, collapsed to one check. A yield stands for the
             // time that passes while it spins (loom needs it to make progress
@@ -544,6 +546,7 @@ impl Replica {
     }
     fn begin_shutdown(&self) {
         self.queue.close();
+        self.mailbox.close();
         dekker_fence();
         let key = self.sleep_key.swap(0, SeqCst);
         if key != 0 {
@@ -569,6 +572,7 @@ fn loom_replica_idle_worker_wakes_for_submit_and_close() {
     model(|| {
         let r = Arc::new(Replica {
             queue: JobQueue::new(4),
+            mailbox: Mailbox::new(),
             sleep_key: AtomicUsize::new(0),
             idle_key: 0,
         });
@@ -700,6 +704,58 @@ fn loom_mailbox_post_vs_close_and_finish() {
                     assert_eq!(probe.ran.load(Relaxed), usize::from(!cancelling));
                 }
             }
+        });
+    }
+}
+
+/// The worker loop vs a mailbox caller (Executor::call's fast path: post, wake
+/// the worker, wait), then vs shutdown: the worker never sleeps through a post
+/// (first round: the call must finish before any shutdown), and a call posted
+/// while a shutdown closes the mailbox is served before the worker stops, or
+/// refused (second round). (Preemption bound 2: 3 takes minutes.)
+#[test]
+fn loom_replica_idle_worker_wakes_for_a_mailbox_call() {
+    for concurrent_shutdown in [false, true] {
+        model_bounded(2, move || {
+            let r = Arc::new(Replica {
+                queue: JobQueue::new(4),
+                mailbox: Mailbox::new(),
+                sleep_key: AtomicUsize::new(0),
+                idle_key: 0,
+            });
+            let probe = Arc::new(Probe::default());
+            let rw = r.clone();
+            let worker = thread::spawn(move || {
+                loop {
+                    rw.mailbox.serve(run_job);
+                    while rw.queue.pop().is_some() {}
+                    if rw.queue.is_finished() {
+                        break;
+                    }
+                    rw.idle();
+                }
+                rw.mailbox.finish(run_job);
+            });
+            let (rc, pc) = (r.clone(), probe.clone());
+            let caller = thread::spawn(move || {
+                if !rc.mailbox.post(&mailbox_job(&pc)) {
+                    return false;
+                }
+                rc.wake_worker();
+                check_handoff(rc.mailbox.wait(false), &pc);
+                true
+            });
+            let posted = if concurrent_shutdown {
+                r.begin_shutdown();
+                caller.join().unwrap()
+            } else {
+                let posted = caller.join().unwrap();
+                assert!(posted);
+                r.begin_shutdown();
+                posted
+            };
+            worker.join().unwrap();
+            assert_eq!(probe.ran.load(Relaxed), usize::from(posted));
         });
     }
 }
