@@ -328,6 +328,8 @@ fn window() -> Duration {
 }
 
 /// Runs `op` on `callers` threads for the window; returns total ops per second.
+/// Every op must run `ops_per_iter` jobs of argument 1 and wait for them: the
+/// engine's counter then proves that each op counted really ran its jobs.
 fn throughput<E: Sync + ?Sized>(
     e: &E,
     callers: usize,
@@ -338,6 +340,7 @@ fn throughput<E: Sync + ?Sized>(
     let total = AtomicU64::new(0);
     let barrier = Barrier::new(callers + 1);
     let mut elapsed = Duration::ZERO;
+    let before = ENGINE.load(Ordering::Relaxed);
     thread::scope(|s| {
         for _ in 0..callers {
             s.spawn(|| {
@@ -357,7 +360,11 @@ fn throughput<E: Sync + ?Sized>(
         stop.store(true, Ordering::Relaxed);
         elapsed = t.elapsed();
     });
-    total.load(Ordering::Relaxed) as f64 / elapsed.as_secs_f64()
+    // Relaxed: the callers saw their jobs done (acquire) before the joins.
+    let ran = ENGINE.load(Ordering::Relaxed).wrapping_sub(before) as u64;
+    let total = total.load(Ordering::Relaxed);
+    assert_eq!(ran, total, "jobs run vs ops counted");
+    total as f64 / elapsed.as_secs_f64()
 }
 
 /// Round trip of a cache line between two spinning threads: the physical limit
