@@ -627,25 +627,46 @@ fn check_handoff(h: Handoff, probe: &Probe) {
     }
 }
 
+/// A mailbox job that returns its argument (a probe), so each caller can
+/// tell its own result from another's.
+unsafe extern "C" fn echo_job(arg: *mut c_void) -> *mut c_void {
+    // SAFETY (model): arg is a live Probe.
+    let p = unsafe { &*(arg as *const Probe) };
+    p.data.store(DATA, Relaxed);
+    p.ran.fetch_add(1, Relaxed);
+    arg
+}
+
 /// Two callers race for the mailbox while the worker serves it; then the
-/// worker closes it. Each caller either posts (and then gets the result, with
-/// the job's writes visible, parked or not) or is turned away; no wake-up is
-/// lost; every posted job runs exactly once. (Preemption bound 2: with 3 the
-/// four threads take minutes.)
+/// worker closes it. Each caller either posts (and then gets its own result,
+/// with the job's writes visible, parked or not) or is turned away; no
+/// wake-up is lost; every posted job runs exactly once. (Preemption bound 2:
+/// with 3 the four threads take minutes.)
 #[test]
 fn loom_mailbox_two_callers_vs_worker() {
     model_bounded(2, || {
         let m = Arc::new(Mailbox::new());
-        let probe = Arc::new(Probe::default());
         let stop = Arc::new(AtomicUsize::new(0));
-        let callers: Vec<_> = (0..2)
-            .map(|_| {
+        let probes: Vec<Arc<Probe>> = (0..2).map(|_| Arc::new(Probe::default())).collect();
+        let callers: Vec<_> = probes
+            .iter()
+            .map(|probe| {
                 let (m, probe) = (m.clone(), probe.clone());
                 thread::spawn(move || {
-                    if !m.post(&mailbox_job(&probe)) {
+                    let arg = Arc::as_ptr(&probe) as *mut c_void;
+                    let j = Job {
+                        func: echo_job,
+                        arg,
+                        on_cancel: None,
+                    };
+                    let Some(t) = m.post(&j) else {
                         return 0;
+                    };
+                    match m.wait(t, false) {
+                        Handoff::Done(r) => assert_eq!(r, arg, "another caller's result"),
+                        Handoff::Cancelled => panic!("nothing cancels here"),
                     }
-                    check_handoff(m.wait(false), &probe);
+                    assert_eq!(probe.data.load(Relaxed), DATA, "stale job write");
                     1
                 })
             })
@@ -668,7 +689,8 @@ fn loom_mailbox_two_callers_vs_worker() {
         m.close();
         m.finish(run_job);
         assert_eq!(served, posted);
-        assert_eq!(probe.ran.load(Relaxed), posted);
+        let ran: usize = probes.iter().map(|p| p.ran.load(Relaxed)).sum();
+        assert_eq!(ran, posted);
     });
 }
 
@@ -683,10 +705,8 @@ fn loom_mailbox_post_vs_close_and_finish() {
             let probe = Arc::new(Probe::default());
             let (mc, pc) = (m.clone(), probe.clone());
             let caller = thread::spawn(move || {
-                if !mc.post(&mailbox_job(&pc)) {
-                    return None;
-                }
-                let h = mc.wait(false);
+                let t = mc.post(&mailbox_job(&pc))?;
+                let h = mc.wait(t, false);
                 let cancelled = h == Handoff::Cancelled;
                 check_handoff(h, &pc);
                 Some(cancelled)
@@ -738,11 +758,11 @@ fn loom_replica_idle_worker_wakes_for_a_mailbox_call() {
             });
             let (rc, pc) = (r.clone(), probe.clone());
             let caller = thread::spawn(move || {
-                if !rc.mailbox.post(&mailbox_job(&pc)) {
+                let Some(t) = rc.mailbox.post(&mailbox_job(&pc)) else {
                     return false;
-                }
+                };
                 rc.wake_worker();
-                check_handoff(rc.mailbox.wait(false), &pc);
+                check_handoff(rc.mailbox.wait(t, false), &pc);
                 true
             });
             let posted = if concurrent_shutdown {

@@ -3,17 +3,23 @@
 //!
 //! A call through the queue moves many cache lines between the caller and the
 //! worker (the gate counter both ways, the ring's tail and cell, the completion
-//! slot both ways). Through the mailbox it moves one line: the caller writes
-//! the job into it and flips it to REQUEST; the worker, polling it, runs the job,
-//! writes the result into the same line and flips it to DONE; the caller reads
-//! the result and empties it. That is the spin ping-pong plus the job.
+//! slot both ways). Through the mailbox it moves one line, and each way once,
+//! like a spin ping-pong: the caller writes the job into the line and flips it
+//! to REQUEST; the worker, polling it, runs the job, writes the result into the
+//! same line and flips it to DONE; the caller reads the result.
 //!
-//! One caller at a time owns the mailbox (a CAS from EMPTY); the others, and
-//! every caller while jobs are queued (so a thread's earlier submits run before
-//! its call), take the queue. The mailbox never holds more than one job, so
-//! it needs no room accounting; shutdown closes it with a flag the claiming
-//! CAS cannot get past, and the worker runs (or cancels) a request that got in
-//! before.
+//! The caller does not hand the line back by writing it (the worker, polling
+//! it, would pull it across once more, and the next claim pull it back): it
+//! acknowledges its result on a second line that only callers touch. The next
+//! claim, by the same caller or another, needs the line DONE (or CANCELLED, or
+//! never used) and the acknowledgement of that call's ticket; the ticket lives
+//! in the state word's high bits.
+//!
+//! One caller at a time owns the mailbox; the others, and every caller while
+//! jobs are queued (so a thread's earlier submits run before its call), take
+//! the queue. The mailbox holds at most one job, so it needs no room
+//! accounting; shutdown closes it with a flag the claiming CAS cannot get past,
+//! and the worker runs (or cancels) a request that got in before.
 
 use crate::future::{Job, JobFn};
 use crate::park;
@@ -22,8 +28,8 @@ use crossbeam_utils::CachePadded;
 use std::cell::UnsafeCell;
 use std::ffi::c_void;
 
-/// No job; a caller may claim it.
-const EMPTY: usize = 0;
+/// Never used since the mailbox was made; a caller may claim it.
+const IDLE: usize = 0;
 /// Claimed by a caller that is writing the job.
 const CLAIMED: usize = 1;
 /// The job is written; the worker may run it.
@@ -37,6 +43,8 @@ const PHASE: usize = 7;
 const WAITER: usize = 8;
 /// Shut down: no more claims.
 const CLOSED: usize = 16;
+/// The ticket (call number) is the state word shifted right by this.
+const TICKET_SHIFT: u32 = 8;
 
 /// How a mailbox call ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -45,6 +53,10 @@ pub(crate) enum Handoff {
     Cancelled,
 }
 
+/// A posted call's number: `wait` acknowledges it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Ticket(usize);
+
 struct Line {
     state: AtomicUsize,
     func: UnsafeCell<Option<JobFn>>,
@@ -52,15 +64,17 @@ struct Line {
     result: UnsafeCell<*mut c_void>,
 }
 
-/// The mailbox; all of it on one cache line.
+/// The mailbox: the hand-off line, and the callers' acknowledgement line.
 pub(crate) struct Mailbox {
     line: CachePadded<Line>,
+    /// The ticket of the last call whose caller has read its outcome.
+    acked: CachePadded<AtomicUsize>,
 }
 
 // SAFETY: the UnsafeCells are accessed only by the thread the state word gives
 // them to (the claiming caller until REQUEST, the worker until DONE/CANCELLED,
-// the caller again until EMPTY), with release/acquire on the state word at each
-// hand-over.
+// that caller again until it acknowledges the ticket), with release/acquire on
+// the state word or the acknowledgement at each hand-over.
 unsafe impl Sync for Mailbox {}
 // SAFETY: as above; the raw pointers are plain data passed through.
 unsafe impl Send for Mailbox {}
@@ -69,11 +83,12 @@ impl Mailbox {
     pub(crate) fn new() -> Mailbox {
         Mailbox {
             line: CachePadded::new(Line {
-                state: AtomicUsize::new(EMPTY),
+                state: AtomicUsize::new(IDLE),
                 func: UnsafeCell::new(None),
                 arg: UnsafeCell::new(std::ptr::null_mut()),
                 result: UnsafeCell::new(std::ptr::null_mut()),
             }),
+            acked: CachePadded::new(AtomicUsize::new(0)),
         }
     }
 
@@ -81,23 +96,35 @@ impl Mailbox {
         &self.line.state as *const AtomicUsize as usize
     }
 
-    /// Caller: claims the mailbox and posts `job`. False (nothing done) if it
-    /// is busy or closed. After true, the caller must `wake` the worker if it
-    /// sleeps, then `wait`.
-    pub(crate) fn post(&self, job: &Job) -> bool {
+    /// Caller: claims the mailbox and posts `job`. None (nothing done) if it
+    /// is busy or closed. After Some, the caller must `wake` the worker if it
+    /// sleeps, then `wait` with the ticket.
+    pub(crate) fn post(&self, job: &Job) -> Option<Ticket> {
         let state = &self.line.state;
-        // Relaxed: a pre-check, so busy callers read the line instead of
-        // stealing it with a failing CAS.
-        if state.load(Ordering::Relaxed) != EMPTY {
-            return false;
+        // Relaxed: the CAS below re-validates the word.
+        let s = state.load(Ordering::Relaxed);
+        let phase = s & PHASE;
+        if s & CLOSED != 0 || !(phase == IDLE || phase == DONE || phase == CANCELLED) {
+            return None;
         }
-        // Acquire: the previous caller's reads of the line (its result) happen
-        // before our writes below (it emptied the line with Release).
+        let ticket = s >> TICKET_SHIFT;
+        // Acquire: the previous caller read its outcome before it acknowledged
+        // (Release), so that read happens before our writes below and before
+        // the worker's next write of the result. (For IDLE: ticket 0, acked 0.)
+        if self.acked.load(Ordering::Acquire) != ticket {
+            return None;
+        }
+        let mine = ticket.wrapping_add(1);
+        // Relaxed on success: the acknowledgement above already ordered us
+        // after the previous caller; the worker's writes of the previous call
+        // (result, flip) were acquired by that caller. The CAS expects the word
+        // exactly (WAITER/CLOSED included), so a close in between makes it fail.
+        let claimed = (mine << TICKET_SHIFT) | CLAIMED;
         if state
-            .compare_exchange(EMPTY, CLAIMED, Ordering::Acquire, Ordering::Relaxed)
+            .compare_exchange(s, claimed, Ordering::Relaxed, Ordering::Relaxed)
             .is_err()
         {
-            return false;
+            return None;
         }
         // SAFETY: CLAIMED gives us the line (see the Sync impl).
         unsafe {
@@ -111,7 +138,7 @@ impl Mailbox {
         // set meanwhile by a shutdown (CLAIMED ^ (CLAIMED ^ REQUEST) = REQUEST).
         state.fetch_xor(CLAIMED ^ REQUEST, Ordering::SeqCst);
         crate::sync::dekker_fence();
-        true
+        Some(Ticket(mine))
     }
 
     /// Worker: true if a posted job waits to be served.
@@ -151,11 +178,12 @@ impl Mailbox {
         true
     }
 
-    /// Caller, after a successful `post`: waits for the outcome (spinning,
-    /// yielding if `same_cpu`, then parking), reads it and empties the line.
-    pub(crate) fn wait(&self, same_cpu: bool) -> Handoff {
+    /// Caller, after `post` gave `ticket`: waits for the outcome (spinning,
+    /// yielding if `same_cpu`, then parking), reads it and acknowledges it.
+    pub(crate) fn wait(&self, ticket: Ticket, same_cpu: bool) -> Handoff {
         let state = &self.line.state;
-        // Acquire: pairs with the worker's release in `serve`.
+        // Acquire: pairs with the worker's release in `serve`. Nobody else can
+        // move the word past DONE/CANCELLED before we acknowledge.
         let resolved = || {
             let p = state.load(Ordering::Acquire) & PHASE;
             p == DONE || p == CANCELLED
@@ -174,24 +202,24 @@ impl Mailbox {
                 park::park(self.key(), None, || !resolved());
             }
         }
-        let phase = state.load(Ordering::Acquire) & PHASE;
-        let out = if phase == DONE {
-            // SAFETY: DONE gives the line back to the caller.
+        let out = if state.load(Ordering::Acquire) & PHASE == DONE {
+            // SAFETY: DONE gives the line back to us until we acknowledge.
             Handoff::Done(unsafe { *self.line.result.get() })
         } else {
             Handoff::Cancelled
         };
-        // Release: our read of the result happens before the next caller's
-        // claim (Acquire). Keeps only CLOSED.
-        state.fetch_and(CLOSED, Ordering::Release);
+        // Release: our read of the result happens before the next claim
+        // (Acquire), hence before the worker writes the next result.
+        self.acked.store(ticket.0, Ordering::Release);
         out
     }
 
     /// Closes the mailbox: later `post`s fail. Idempotent; any thread.
     pub(crate) fn close(&self) {
-        // Relaxed is enough for the flag itself: a claim is a CAS from EMPTY,
-        // which fails once the flag is in the word's modification order; the
-        // worker's `finish` orders its own checks with its RMW.
+        // Relaxed is enough for the flag itself: a claim is a CAS from the
+        // exact word it checked for CLOSED, which fails once the flag is in the
+        // word's modification order; the worker's `finish` orders its own
+        // checks with its RMW.
         self.line.state.fetch_or(CLOSED, Ordering::Relaxed);
     }
 
@@ -212,10 +240,13 @@ impl Mailbox {
         self.serve(run);
     }
 
-    /// True if no job is in the line (closed or not).
+    /// True if no job is in the line and its last outcome was acknowledged.
     #[cfg(all(test, not(loom)))]
     fn is_empty(&self) -> bool {
-        self.line.state.load(Ordering::Acquire) & !CLOSED == EMPTY
+        let s = self.line.state.load(Ordering::Acquire);
+        let p = s & PHASE;
+        (p == IDLE || p == DONE || p == CANCELLED)
+            && self.acked.load(Ordering::Acquire) == s >> TICKET_SHIFT
     }
 }
 
@@ -249,17 +280,22 @@ mod tests {
     fn one_job_at_a_time_then_closed() {
         let m = Arc::new(Mailbox::new());
         assert!(!m.has_request());
-        assert!(m.post(&job(1)));
-        assert!(!m.post(&job(2)), "busy");
+        let t = m.post(&job(1)).unwrap();
+        assert!(m.post(&job(2)).is_none(), "busy");
         assert!(m.has_request());
         let w = m.clone();
         let worker = std::thread::spawn(move || while !w.serve(run) {});
-        assert_eq!(m.wait(false), Handoff::Done(2 as *mut c_void));
+        assert_eq!(m.wait(t, false), Handoff::Done(2 as *mut c_void));
         worker.join().unwrap();
         assert!(m.is_empty());
+        // Claimable again, by anyone, once acknowledged.
+        let t = m.post(&job(10)).unwrap();
+        assert!(m.serve(run));
+        assert!(m.post(&job(2)).is_none(), "outcome not read yet");
+        assert_eq!(m.wait(t, false), Handoff::Done(11 as *mut c_void));
         assert!(!m.serve(run), "nothing posted");
         m.close();
-        assert!(!m.post(&job(3)), "closed");
+        assert!(m.post(&job(3)).is_none(), "closed");
         m.finish(run);
         assert!(m.is_empty());
     }
@@ -268,7 +304,7 @@ mod tests {
     fn finish_runs_or_cancels_a_posted_job() {
         for cancelling in [false, true] {
             let m = Mailbox::new();
-            assert!(m.post(&job(5)));
+            let t = m.post(&job(5)).unwrap();
             m.close();
             let serve: fn(JobFn, *mut c_void) -> Option<*mut c_void> =
                 if cancelling { cancel } else { run };
@@ -278,22 +314,22 @@ mod tests {
             } else {
                 Handoff::Done(6 as *mut c_void)
             };
-            assert_eq!(m.wait(false), want);
-            assert!(!m.post(&job(1)));
+            assert_eq!(m.wait(t, false), want);
+            assert!(m.post(&job(1)).is_none());
         }
     }
 
     #[test]
     fn a_parked_caller_is_woken() {
         let m = Arc::new(Mailbox::new());
-        assert!(m.post(&job(7)));
+        let t = m.post(&job(7)).unwrap();
         let w = m.clone();
         let worker = std::thread::spawn(move || {
             // Long enough for the caller to park.
             std::thread::sleep(std::time::Duration::from_millis(50));
             assert!(w.serve(run));
         });
-        assert_eq!(m.wait(false), Handoff::Done(8 as *mut c_void));
+        assert_eq!(m.wait(t, false), Handoff::Done(8 as *mut c_void));
         worker.join().unwrap();
     }
 }

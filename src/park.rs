@@ -23,7 +23,7 @@ pub(crate) const WORKER_SPIN: Duration = Duration::from_micros(50);
 const YIELDS: u32 = 8;
 
 /// Spin iterations before a waiter asks for a spin permit (~1 us).
-const FREE_SPINS: u32 = 256;
+pub(crate) const FREE_SPINS: u32 = 256;
 
 /// How often a spinner yields the CPU (see `spin_for`).
 const YIELD_EVERY: Duration = Duration::from_micros(2);

@@ -233,14 +233,22 @@ impl Shared {
 
     /// Spins, then sleeps until work arrives or the queue closes. Worker only.
     fn idle(&self) {
+        let has_work =
+            || self.queue.len() != 0 || self.queue.is_closed() || self.mailbox.has_request();
+        // A short free spin first, without clock reads or the CPU lookup below:
+        // a caller that just got its result is usually about to post again.
+        for _ in 0..park::FREE_SPINS {
+            if has_work() {
+                return;
+            }
+            std::hint::spin_loop();
+        }
         let cpu = park::current_cpu();
         // Relaxed: a scheduling hint, guarding no data. Compare first so the
         // line is written (and bounced to callers) only when the worker moved.
         if self.worker_cpu.load(Ordering::Relaxed) != cpu {
             self.worker_cpu.store(cpu, Ordering::Relaxed);
         }
-        let has_work =
-            || self.queue.len() != 0 || self.queue.is_closed() || self.mailbox.has_request();
         if park::spin_for(park::WORKER_SPIN, None, has_work) {
             return;
         }
@@ -628,14 +636,16 @@ impl Executor {
         // The mailbox: from a thread that is not a worker (those use the calls
         // lane, see `enqueue`), when nothing is queued (so this thread's earlier
         // submits have been popped and run first).
-        if current_worker().is_null()
-            && self.shared.queue.main_is_idle()
-            && self.shared.mailbox.post(&job)
-        {
+        let ticket = if current_worker().is_null() && self.shared.queue.main_is_idle() {
+            self.shared.mailbox.post(&job)
+        } else {
+            None
+        };
+        if let Some(ticket) = ticket {
             self.shared.wake_worker(false);
             // A posted call counts as a queued job.
             self.shared.queue.note_depth(1);
-            return match self.shared.mailbox.wait(same_cpu()) {
+            return match self.shared.mailbox.wait(ticket, same_cpu()) {
                 Handoff::Done(r) => Ok(r),
                 Handoff::Cancelled => Err(never_ran(&job)),
             };
