@@ -71,6 +71,19 @@ fn every_job_runs_on_the_one_worker_and_none_is_lost() {
     assert_eq!(rt.call(move || unsafe { *e.0.get() }).unwrap(), 40_000);
 }
 
+/// `seen` holds (thread, i) pairs: each of `threads` threads must appear with
+/// 0..n in order.
+fn assert_each_thread_in_order(seen: &[(usize, usize)], threads: usize, n: usize) {
+    for t in 0..threads {
+        let mine: Vec<_> = seen
+            .iter()
+            .filter(|(x, _)| *x == t)
+            .map(|(_, i)| *i)
+            .collect();
+        assert_eq!(mine, (0..n).collect::<Vec<_>>(), "thread {t}");
+    }
+}
+
 #[test]
 fn jobs_run_in_submission_order_per_thread() {
     let rt = Arc::new(Runtime::new().unwrap());
@@ -91,15 +104,7 @@ fn jobs_run_in_submission_order_per_thread() {
         })
         .collect();
     threads.into_iter().for_each(|t| t.join().unwrap());
-    let seen = seen.lock().unwrap();
-    for t in 0..4 {
-        let mine: Vec<_> = seen
-            .iter()
-            .filter(|(x, _)| *x == t)
-            .map(|(_, i)| *i)
-            .collect();
-        assert_eq!(mine, (0..2000).collect::<Vec<_>>());
-    }
+    assert_each_thread_in_order(&seen.lock().unwrap(), 4, 2000);
 }
 
 #[test]
@@ -596,15 +601,7 @@ fn calls_and_submits_from_one_thread_stay_in_order() {
         })
         .collect();
     threads.into_iter().for_each(|t| t.join().unwrap());
-    let seen = seen.lock().unwrap();
-    for t in 0..4 {
-        let mine: Vec<_> = seen
-            .iter()
-            .filter(|(x, _)| *x == t)
-            .map(|(_, i)| *i)
-            .collect();
-        assert_eq!(mine, (0..3000).collect::<Vec<_>>());
-    }
+    assert_each_thread_in_order(&seen.lock().unwrap(), 4, 3000);
 }
 
 /// A call waiting behind a running job counts as submitted and queued; once
