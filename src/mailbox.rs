@@ -250,6 +250,66 @@ impl Mailbox {
     }
 }
 
+/// How many mailboxes a runtime has. Callers are spread over them (each
+/// thread always uses the same one), so a caller descheduled before it reads
+/// its outcome holds up only its share of the callers, who take the queue
+/// meanwhile.
+pub(crate) const MAILBOXES: usize = 4;
+
+/// A runtime's mailboxes.
+pub(crate) struct Mailboxes([Mailbox; MAILBOXES]);
+
+impl Mailboxes {
+    pub(crate) fn new() -> Mailboxes {
+        Mailboxes(std::array::from_fn(|_| Mailbox::new()))
+    }
+
+    /// The calling thread's mailbox.
+    pub(crate) fn mine(&self) -> &Mailbox {
+        #[cfg(not(loom))]
+        {
+            use std::cell::Cell;
+            use std::sync::atomic::AtomicUsize;
+            static NEXT: AtomicUsize = AtomicUsize::new(0);
+            thread_local! {
+                static INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
+            }
+            let i = INDEX
+                .try_with(|c| {
+                    if c.get() == usize::MAX {
+                        // Relaxed: only spreads threads over the mailboxes.
+                        c.set(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % MAILBOXES);
+                    }
+                    c.get()
+                })
+                .unwrap_or(0);
+            &self.0[i]
+        }
+        #[cfg(loom)]
+        &self.0[0]
+    }
+
+    /// All of them, for the worker.
+    pub(crate) fn all(&self) -> &[Mailbox] {
+        &self.0
+    }
+
+    /// Worker: true if any holds a posted job (SeqCst, see `Mailbox::post`).
+    pub(crate) fn has_request(&self) -> bool {
+        self.0.iter().any(Mailbox::has_request)
+    }
+
+    /// How many hold a posted job (for the stats).
+    pub(crate) fn posted(&self) -> usize {
+        self.0.iter().filter(|m| m.has_request()).count()
+    }
+
+    /// Closes them all (see `Mailbox::close`).
+    pub(crate) fn close(&self) {
+        self.0.iter().for_each(Mailbox::close);
+    }
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@
 use crate::error::Error;
 use crate::fork;
 use crate::future::{deadline_after, Continuation, Job, JobFn, Kind, Outcome, OwnerId, Slot};
-use crate::mailbox::{Handoff, Mailbox};
+use crate::mailbox::{Handoff, Mailboxes};
 use crate::park;
 use crate::pool::{self, SlotBox};
 use crate::queue::{JobQueue, Lane, Refused};
@@ -96,7 +96,7 @@ fn current_worker() -> *const Shared {
 pub(crate) struct Shared {
     queue: JobQueue,
     /// The fast lane of synchronous calls from non-worker threads.
-    mailbox: Mailbox,
+    mailbox: Mailboxes,
     /// Non-zero while the worker sleeps: the parking key it sleeps on (its idle
     /// key, or the slot of a foreign future it waits for inside a job).
     sleep_key: CachePadded<AtomicUsize>,
@@ -192,9 +192,12 @@ impl Shared {
     /// Runs (or, in cancel mode, cancels) a job posted to the mailbox; false if
     /// there is none. Worker thread only.
     fn serve_mailbox(&self) -> bool {
-        let served = self.mailbox.serve(|func, arg| self.run_call(func, arg));
-        if served {
-            self.counters.end_call();
+        let mut served = false;
+        for m in self.mailbox.all() {
+            if m.serve(|func, arg| self.run_call(func, arg)) {
+                self.counters.end_call();
+                served = true;
+            }
         }
         served
     }
@@ -500,7 +503,7 @@ impl Executor {
         let name = os_thread_name(&thread_name);
         let shared = Arc::new(Shared {
             queue: JobQueue::new(queue_capacity),
-            mailbox: Mailbox::new(),
+            mailbox: Mailboxes::new(),
             sleep_key: CachePadded::new(AtomicUsize::new(0)),
             cancel_mode: AtomicBool::new(false),
             nonblocking,
@@ -636,8 +639,9 @@ impl Executor {
         // The mailbox: from a thread that is not a worker (those use the calls
         // lane, see `enqueue`), when nothing is queued (so this thread's earlier
         // submits have been popped and run first).
+        let mailbox = self.shared.mailbox.mine();
         let ticket = if current_worker().is_null() && self.shared.queue.main_is_idle() {
-            self.shared.mailbox.post(&job)
+            mailbox.post(&job)
         } else {
             None
         };
@@ -645,7 +649,7 @@ impl Executor {
             self.shared.wake_worker(false);
             // A posted call counts as a queued job.
             self.shared.queue.note_depth(1);
-            return match self.shared.mailbox.wait(ticket, same_cpu()) {
+            return match mailbox.wait(ticket, same_cpu()) {
                 Handoff::Done(r) => Ok(r),
                 Handoff::Cancelled => Err(never_ran(&job)),
             };
@@ -738,7 +742,7 @@ impl Executor {
     pub fn stats(&self) -> Result<Stats, Error> {
         self.check_fork()?;
         let q = &self.shared.queue;
-        let posted = || self.shared.mailbox.has_request();
+        let posted = || self.shared.mailbox.posted();
         Ok(self
             .shared
             .counters
@@ -859,10 +863,10 @@ fn worker_main(
             shared.idle();
         }
         // A call posted before the close runs (or is cancelled) like a queued job.
-        shared
-            .mailbox
-            .finish(|func, arg| shared.run_call(func, arg));
-        shared.counters.end_call();
+        for m in shared.mailbox.all() {
+            m.finish(|func, arg| shared.run_call(func, arg));
+            shared.counters.end_call();
+        }
         if let Some(hook) = on_stop {
             if catch_unwind(AssertUnwindSafe(hook)).is_err() {
                 log::error!("qthr '{}': on_stop panicked", shared.name);

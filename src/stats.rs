@@ -69,12 +69,12 @@ impl WorkerCounters {
         bump(&self.completed);
     }
 
-    /// `queue_len()`: jobs in the queue; `call_posted()`: a call waits in the
-    /// mailbox (or is being served: `in_call` tells).
+    /// `queue_len()`: jobs in the queue; `calls_posted()`: calls waiting in
+    /// mailboxes, including one being served (`in_call` tells).
     pub(crate) fn snapshot(
         &self,
         queue_len: impl FnOnce() -> usize,
-        call_posted: impl FnOnce() -> bool,
+        calls_posted: impl FnOnce() -> usize,
         high_water: usize,
     ) -> Stats {
         // The worker counts a job as popped (or inline) before it counts it as
@@ -90,7 +90,7 @@ impl WorkerCounters {
         let inline = self.inline.load(Ordering::Acquire);
         let popped = self.popped.load(Ordering::Acquire);
         let serving = self.in_call.load(Ordering::Acquire) != 0;
-        let queue_len = queue_len() + usize::from(!serving && call_posted());
+        let queue_len = queue_len() + calls_posted().saturating_sub(usize::from(serving));
         Stats {
             submitted: popped + inline + queue_len as u64,
             completed,

@@ -644,3 +644,34 @@ fn a_waiting_call_counts_as_queued_and_once_while_it_runs() {
     let s = rt.stats().unwrap();
     assert_eq!((s.submitted, s.queue_len, s.completed), (2, 0, 2), "{s:?}");
 }
+
+/// Calls from several threads while the worker is busy (spread over the
+/// runtime's mailboxes and the queue) are all counted as queued, and each
+/// caller gets its own result.
+#[test]
+fn calls_from_many_threads_behind_a_busy_worker() {
+    let _w = watchdog(60);
+    let rt = Arc::new(Runtime::new().unwrap());
+    let (blocked, _started, release) = blocker(&rt);
+    let callers: Vec<_> = (0..6usize)
+        .map(|i| {
+            let rt = rt.clone();
+            thread::spawn(move || rt.call(move || i * 10))
+        })
+        .collect();
+    loop {
+        let s = rt.stats().unwrap();
+        assert!(s.submitted <= 7, "{s:?}");
+        if (s.submitted, s.queue_len) == (7, 6) {
+            break;
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
+    release.wait();
+    blocked.wait().unwrap();
+    for (i, c) in callers.into_iter().enumerate() {
+        assert_eq!(c.join().unwrap().unwrap(), i * 10);
+    }
+    let s = rt.stats().unwrap();
+    assert_eq!((s.submitted, s.queue_len, s.completed), (7, 0, 7), "{s:?}");
+}
