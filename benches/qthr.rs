@@ -55,12 +55,20 @@ unsafe impl Sync for Qthr {}
 
 impl Qthr {
     fn new() -> Qthr {
+        Qthr::on_cpu(-1)
+    }
+
+    /// A runtime whose worker is pinned to `cpu` (-1: not pinned).
+    fn on_cpu(cpu: i32) -> Qthr {
+        let mut cfg = std::mem::MaybeUninit::<qthr_config>::uninit();
         let mut rt = std::ptr::null_mut();
-        // SAFETY: valid out-pointer, default config.
-        assert_eq!(
-            unsafe { qthr_init(std::ptr::null(), &mut rt) },
-            qthr_status::QTHR_OK
-        );
+        // SAFETY: qthr_config_init fills the whole struct; valid out-pointer.
+        unsafe {
+            qthr_config_init(cfg.as_mut_ptr());
+            let mut cfg = cfg.assume_init();
+            cfg.cpu = cpu;
+            assert_eq!(qthr_init(&cfg, &mut rt), qthr_status::QTHR_OK);
+        }
         Qthr(rt)
     }
 
@@ -327,12 +335,48 @@ fn window() -> Duration {
     Duration::from_millis(ms)
 }
 
+/// True if this process may run on CPUs 0 and 1 (a cpuset may forbid them).
+fn can_pin_0_and_1() -> bool {
+    // SAFETY: cpu_set_t is plain data; sched_getaffinity fills it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) == 0
+            && libc::CPU_ISSET(0, &set)
+            && libc::CPU_ISSET(1, &set)
+    }
+}
+
+/// Pins the calling thread to `cpu`.
+fn pin_to(cpu: usize) {
+    // SAFETY: cpu_set_t is plain data; CPU_SET is bounds-checked below.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        assert!(cpu < 8 * std::mem::size_of::<libc::cpu_set_t>());
+        libc::CPU_SET(cpu, &mut set);
+        assert_eq!(
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set),
+            0
+        );
+    }
+}
+
 /// Runs `op` on `callers` threads for the window; returns total ops per second.
 /// Every op must run `ops_per_iter` jobs of argument 1 and wait for them: the
 /// engine's counter then proves that each op counted really ran its jobs.
 fn throughput<E: Sync + ?Sized>(
     e: &E,
     callers: usize,
+    ops_per_iter: u64,
+    op: impl Fn(&E) + Sync,
+) -> f64 {
+    throughput_on(e, callers, None, ops_per_iter, op)
+}
+
+/// `throughput` with every caller pinned to `pin`, if given.
+fn throughput_on<E: Sync + ?Sized>(
+    e: &E,
+    callers: usize,
+    pin: Option<usize>,
     ops_per_iter: u64,
     op: impl Fn(&E) + Sync,
 ) -> f64 {
@@ -344,6 +388,9 @@ fn throughput<E: Sync + ?Sized>(
     thread::scope(|s| {
         for _ in 0..callers {
             s.spawn(|| {
+                if let Some(cpu) = pin {
+                    pin_to(cpu);
+                }
                 barrier.wait();
                 let mut n = 0u64;
                 while !stop.load(Ordering::Relaxed) {
@@ -368,12 +415,31 @@ fn throughput<E: Sync + ?Sized>(
 }
 
 /// Round trip of a cache line between two spinning threads: the physical limit
-/// of a cross-thread call.
-fn ping_pong() -> f64 {
+/// of a cross-thread call. `pin`: the two threads' CPUs.
+fn ping_pong(pin: Option<(usize, usize)>) -> f64 {
+    match pin {
+        None => ping_pong_here(None),
+        // The measuring side on a thread of its own, so the pin does not stick
+        // to the caller.
+        Some((a, b)) => thread::scope(|s| {
+            s.spawn(|| {
+                pin_to(a);
+                ping_pong_here(Some(b))
+            })
+            .join()
+            .unwrap()
+        }),
+    }
+}
+
+fn ping_pong_here(pin_other: Option<usize>) -> f64 {
     let flag = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let (f2, s2) = (flag.clone(), stop.clone());
     let other = thread::spawn(move || {
+        if let Some(cpu) = pin_other {
+            pin_to(cpu);
+        }
         let mut expect = 1;
         while !s2.load(Ordering::Relaxed) {
             if f2.load(Ordering::Acquire) == expect {
@@ -495,6 +561,9 @@ fn main() {
     );
     let mut r = Report { rows: Vec::new() };
     let qthr = Qthr::new();
+    // With two CPUs or more: the same figures with the threads pinned to CPUs
+    // 0 and 1, so the scheduler's and the hypervisor's placement drop out.
+    let pinned = can_pin_0_and_1().then(|| Qthr::on_cpu(1));
     let pykx = PyKx::new();
     let cv = CondvarExec::new();
     let ch = MpscExec::new();
@@ -507,7 +576,17 @@ fn main() {
         ("ref_mutex_direct", &direct),
     ];
     for _ in 0..rounds() {
-        r.add("spin_ping_pong", 1, 1e9 / ping_pong());
+        r.add("spin_ping_pong", 1, 1e9 / ping_pong(None));
+        if let Some(q) = &pinned {
+            r.add("spin_ping_pong_pinned", 1, 1e9 / ping_pong(Some((0, 1))));
+            r.add(
+                "qthr_call_pinned",
+                1,
+                throughput_on(q, 1, Some(0), 1, |e| {
+                    e.call(1);
+                }),
+            );
+        }
         r.add(
             "qthr_submit_wait",
             1,
@@ -584,7 +663,8 @@ fn main() {
     println!("{{\"bench\":\"allocs_per_call\",\"value\":{per_call}}}");
     println!("{{\"bench\":\"allocs_per_submit_wait\",\"value\":{per_submit}}}");
     println!("{{\"bench\":\"idle_cpu_percent\",\"value\":{idle_pct:.3}}}");
-    drop(qthr);
+    let has_pinned = pinned.is_some();
+    drop((qthr, pinned));
 
     // Targets (issue 3), as ratios measured in this run.
     println!("\ntargets (ratios from this run):");
@@ -597,6 +677,10 @@ fn main() {
     };
     let x = ns("qthr_call", 1) / pp;
     check("qthr_call 1 caller / spin ping-pong (<= 2.0)", x, x <= 2.0);
+    if has_pinned {
+        let x = ns("qthr_call_pinned", 1) / ns("spin_ping_pong_pinned", 1);
+        println!("  [info] the same, both pinned (caller CPU 0, worker CPU 1): {x:.2}");
+    }
     let x = ns("baseline_pykx", 1) / ns("qthr_call", 1);
     check(
         "qthr_call speed-up over PyKX-style, 1 caller (>= 25)",
