@@ -166,20 +166,22 @@ impl Shared {
         // sees them resolved, Shared slots until the queue's reference is dropped.
         let kind = unsafe { (*p).kind() };
         self.counters.popped();
+        // Each job is counted before its slot resolves: a thread whose wait
+        // returned sees it in the stats.
         if self.cancel_mode.load(Ordering::Relaxed) {
+            self.counters.cancelled();
             // SAFETY: alive (above). The worker is the only thread that starts
             // jobs, so this can only fail to cancel an already cancelled one.
             unsafe { Slot::cancel(p) };
-            self.counters.cancelled();
         } else {
             // SAFETY: alive (above).
             match unsafe { (*p).start() } {
                 Some(job) => {
                     // SAFETY: the submitter vouched for func/arg (C contract).
                     let result = unsafe { (job.func)(job.arg) };
+                    self.counters.completed();
                     // SAFETY: we started it; after this a Call slot is not touched.
                     unsafe { Slot::complete(p, result) };
-                    self.counters.completed();
                 }
                 None => self.counters.cancelled(),
             }
