@@ -8,14 +8,6 @@
 #error "the build passes Cargo.toml's version as QTHR_CARGO_VERSION_{MAJOR,MINOR,PATCH}"
 #endif
 
-static qthr_stats stats_of(qthr_runtime *rt) {
-  qthr_stats st;
-  memset(&st, 0, sizeof st);
-  st.size = sizeof st;
-  CHECK_OK(qthr_get_stats(rt, &st));
-  return st;
-}
-
 static void test_stats(void) {
   tu_gate gate;
   qthr_future *blocker = NULL;
@@ -34,7 +26,7 @@ static void test_stats(void) {
   atomic_init(&ran, 0);
   qthr_future *fs[30];
   for (int i = 0; i < 30; i++) CHECK_OK(qthr_submit(rt, tu_job_count, &ran, &fs[i]));
-  st = stats_of(rt);
+  st = tu_stats(rt);
   CHECK_EQ(st.submitted, 31);
   CHECK_EQ(st.completed, 0);
   CHECK_EQ(st.queue_len, 30);
@@ -44,7 +36,7 @@ static void test_stats(void) {
   /* (counters are exact once quiescent; a cancelled job may be counted when dequeued) */
   tu_gate_open(&gate);
   CHECK_OK(qthr_wait(fs[29], -1, NULL));
-  st = stats_of(rt);
+  st = tu_stats(rt);
   /* quiescent: everything accounted for */
   CHECK_EQ(st.submitted, 31);
   CHECK_EQ(st.completed, 21);

@@ -9,14 +9,6 @@
 
 static atomic_long g_ran;
 
-static qthr_stats stats_of(qthr_runtime *rt) {
-  qthr_stats st;
-  memset(&st, 0, sizeof st);
-  st.size = sizeof st;
-  CHECK_OK(qthr_get_stats(rt, &st));
-  return st;
-}
-
 static void test_nonblocking_queue_full(void) {
   qthr_config cfg;
   qthr_config_init(&cfg);
@@ -38,7 +30,7 @@ static void test_nonblocking_queue_full(void) {
   void *args[1] = {&g_ran};
   CHECK_ST(qthr_submit_batch(rt, 1, fns, args, NULL), QTHR_QUEUE_FULL);
 
-  qthr_stats st = stats_of(rt);
+  qthr_stats st = tu_stats(rt);
   CHECK_EQ(st.queue_len, CAP);
   CHECK_EQ(st.queue_high_water, CAP);
   CHECK_EQ(st.submitted, CAP + 1); /* rejected submits are not counted */
@@ -48,14 +40,14 @@ static void test_nonblocking_queue_full(void) {
   qthr_future_free(blocker);
   /* Room again once the worker pops a queued job (it may not have yet when the
    * blocker's waiter wakes up): a submit succeeds. */
-  while (stats_of(rt).queue_len == CAP) sched_yield();
+  while (tu_stats(rt).queue_len == CAP) sched_yield();
   qthr_future *g = NULL;
   CHECK_OK(qthr_submit(rt, tu_job_count, &g_ran, &g));
   CHECK_OK(qthr_wait(g, -1, NULL));
   qthr_future_free(g);
   CHECK_OK(qthr_shutdown(rt, QTHR_DRAIN));
   CHECK_EQ(atomic_load(&g_ran), CAP + 1); /* nothing of the rejected submits ran */
-  st = stats_of(rt);
+  st = tu_stats(rt);
   CHECK_EQ(st.completed, CAP + 2);
   qthr_free(rt);
   tu_gate_destroy(&gate);
@@ -77,7 +69,7 @@ static void test_nonblocking_batch_all_or_nothing(void) {
   /* 3 slots left, 5 asked: QUEUE_FULL means "nothing was queued". */
   qthr_future *outs2[5] = {0};
   CHECK_ST(qthr_submit_batch(rt, 5, fns, args, outs2), QTHR_QUEUE_FULL);
-  CHECK_EQ(stats_of(rt).queue_len, 5);
+  CHECK_EQ(tu_stats(rt).queue_len, 5);
   tu_gate_open(&gate);
   for (int i = 0; i < 5; i++) {
     CHECK_OK(qthr_wait(outs[i], -1, NULL));
@@ -127,7 +119,7 @@ static void test_blocking_submit_waits_for_room(void) {
   for (int i = 0; i < 3; i++) CHECK_MSG(!atomic_load(&b[i].returned), "submit did not wait for room");
   /* Waiting for room sleeps: 3 waiters + idle worker burnt well under one core. */
   CHECK_MSG(cpu < 75 * MS, "waiting submitters burnt %.1f ms CPU in 150 ms", (double)cpu / 1e6);
-  CHECK_EQ(stats_of(rt).queue_len, 2);
+  CHECK_EQ(tu_stats(rt).queue_len, 2);
 
   tu_gate_open(&gate);
   for (int i = 0; i < 3; i++) {

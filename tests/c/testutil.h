@@ -229,4 +229,13 @@ static inline qthr_runtime *tu_runtime_blocked(const qthr_config *cfg, tu_gate *
   return rt;
 }
 
+/* A stats snapshot (size set, QTHR_OK checked). */
+static inline qthr_stats tu_stats(const qthr_runtime *rt) {
+  qthr_stats st;
+  memset(&st, 0, sizeof st);
+  st.size = sizeof st;
+  CHECK_OK(qthr_get_stats(rt, &st));
+  return st;
+}
+
 #endif /* QTHR_TESTUTIL_H */
