@@ -61,10 +61,7 @@ static void test_init_default_and_roundtrip(void) {
     CHECK_EQ((intptr_t)res, i + 1);
   }
 
-  qthr_stats st;
-  memset(&st, 0, sizeof st);
-  st.size = sizeof st;
-  CHECK_OK(qthr_get_stats(rt, &st));
+  qthr_stats st = tu_stats(rt);
   CHECK_EQ(st.submitted, 1002);
   CHECK_EQ(st.completed, 1002);
   CHECK_EQ(st.cancelled, 0);

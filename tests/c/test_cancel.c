@@ -54,10 +54,7 @@ static void test_cancel_queued(void) {
   CHECK_EQ(atomic_load(&g_ran), 2); /* b never ran */
   CHECK_ST(qthr_wait(b, 0, NULL), QTHR_CANCELLED);
 
-  qthr_stats st;
-  memset(&st, 0, sizeof st);
-  st.size = sizeof st;
-  CHECK_OK(qthr_get_stats(rt, &st));
+  qthr_stats st = tu_stats(rt);
   CHECK_EQ(st.submitted, 4);
   CHECK_EQ(st.completed, 3);
   CHECK_EQ(st.cancelled, 1);
@@ -136,10 +133,7 @@ static void test_cancel_race(void) {
     }
     qthr_future_free(fs[i]);
   }
-  qthr_stats st;
-  memset(&st, 0, sizeof st);
-  st.size = sizeof st;
-  CHECK_OK(qthr_get_stats(rt, &st));
+  qthr_stats st = tu_stats(rt);
   CHECK_EQ(st.cancelled, won);
   CHECK_EQ(st.completed, NRACE - won);
   printf("  %d of %d cancels won the race\n", won, NRACE);

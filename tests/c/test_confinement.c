@@ -129,10 +129,7 @@ static void test_eight_threads_confined_fifo_none_lost(void) {
   CHECK_OK(qthr_shutdown(rt, QTHR_DRAIN));
   for (unsigned i = 0; i < NTHREADS; i++) CHECK_EQ(engine.next_seq[i], per_thread);
 
-  qthr_stats st;
-  memset(&st, 0, sizeof st);
-  st.size = sizeof st;
-  CHECK_OK(qthr_get_stats(rt, &st));
+  qthr_stats st = tu_stats(rt);
   CHECK_EQ(st.submitted, NTHREADS * per_thread + 1);
   CHECK_EQ(st.completed, NTHREADS * per_thread + 1);
   CHECK_EQ(st.cancelled, 0);

@@ -136,10 +136,7 @@ static void test_fork_child_gets_forked(void) {
   CHECK(atomic_load(&g_ran) > before);
   CHECK_OK(qthr_shutdown(rt, QTHR_DRAIN));
   CHECK_EQ(atomic_load(&g_parent_stop_calls), 1);
-  qthr_stats st;
-  memset(&st, 0, sizeof st);
-  st.size = sizeof st;
-  CHECK_OK(qthr_get_stats(rt, &st));
+  qthr_stats st = tu_stats(rt);
   CHECK_EQ(st.submitted, st.completed);
   CHECK_EQ(st.completed, (uint64_t)atomic_load(&g_ran) + 3);
   qthr_future_free(done);

@@ -55,10 +55,7 @@ static void test_fire_and_forget(void) {
   void *res = NULL;
   CHECK_OK(qthr_call(rt, tu_job_identity, NULL, &res));
   CHECK_EQ(atomic_load(&g_ran), 10000);
-  qthr_stats st;
-  memset(&st, 0, sizeof st);
-  st.size = sizeof st;
-  CHECK_OK(qthr_get_stats(rt, &st));
+  qthr_stats st = tu_stats(rt);
   CHECK_EQ(st.submitted, 10001);
   CHECK_EQ(st.completed, 10001);
   qthr_free(rt);
