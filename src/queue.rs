@@ -11,6 +11,7 @@ use crate::park;
 use crate::sync::{AtomicUsize, Ordering};
 use crossbeam_queue::ArrayQueue;
 use crossbeam_utils::CachePadded;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 const CLOSED: usize = 1 << (usize::BITS - 1);
@@ -42,10 +43,21 @@ pub(crate) enum Lane {
 
 /// One ring and its gate.
 struct LaneQueue {
-    ring: ArrayQueue<Queued>,
+    /// Allocated when the first job is pushed (at once for the main lane): most
+    /// runtimes never receive a job from another runtime's worker, and the
+    /// ring is `capacity` slots of 16 bytes.
+    ring: OnceLock<ArrayQueue<Queued>>,
+    capacity: usize,
     /// Reserved + queued count, plus the CLOSED bit. Written by every submitter
     /// and by the worker: on its own line.
     gate: CachePadded<AtomicUsize>,
+}
+
+impl LaneQueue {
+    /// The ring, allocated on first use.
+    fn ring(&self) -> &ArrayQueue<Queued> {
+        self.ring.get_or_init(|| ArrayQueue::new(self.capacity))
+    }
 }
 
 pub(crate) struct JobQueue {
@@ -61,11 +73,14 @@ pub(crate) struct JobQueue {
 impl JobQueue {
     pub(crate) fn new(capacity: usize) -> JobQueue {
         let lane = || LaneQueue {
-            ring: ArrayQueue::new(capacity),
+            ring: OnceLock::new(),
+            capacity,
             gate: CachePadded::new(AtomicUsize::new(0)),
         };
+        let main = lane();
+        main.ring();
         JobQueue {
-            main: lane(),
+            main,
             calls: lane(),
             capacity,
             room_waiters: CachePadded::new(AtomicUsize::new(0)),
@@ -160,7 +175,7 @@ impl JobQueue {
     pub(crate) fn push(&self, slot: *const Slot, lane: Lane) {
         // Release (inside ArrayQueue): the slot's fields, written before, are
         // visible to the popping worker.
-        if self.lane(lane).ring.push(Queued(slot)).is_err() {
+        if self.lane(lane).ring().push(Queued(slot)).is_err() {
             unreachable!("push without a reservation");
         }
     }
@@ -183,7 +198,8 @@ impl JobQueue {
     }
 
     fn pop_from(&self, lane: &LaneQueue) -> Option<*const Slot> {
-        let q = lane.ring.pop()?;
+        // A lane never pushed to has no ring yet, and nothing to pop.
+        let q = lane.ring.get()?.pop()?;
         // SeqCst: Dekker pair with `park_for_room` (decrement, then look for
         // parked submitters; they announce, then re-check the gate).
         lane.gate.fetch_sub(1, Ordering::SeqCst);
