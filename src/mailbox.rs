@@ -57,6 +57,13 @@ pub(crate) enum Handoff {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Ticket(usize);
 
+impl Ticket {
+    /// The first call posted to its mailbox.
+    pub(crate) fn is_first(self) -> bool {
+        self.0 == 1
+    }
+}
+
 struct Line {
     state: AtomicUsize,
     func: UnsafeCell<Option<JobFn>>,
@@ -224,8 +231,12 @@ impl Mailbox {
     }
 
     /// Worker, when it stops: closes the mailbox and serves (see `serve`) the
-    /// job of a caller that claimed it before. Nothing can be posted after.
-    pub(crate) fn finish(&self, run: impl FnOnce(JobFn, *mut c_void) -> Option<*mut c_void>) {
+    /// job of a caller that claimed it before; true if there was one. Nothing
+    /// can be posted after.
+    pub(crate) fn finish(
+        &self,
+        run: impl FnOnce(JobFn, *mut c_void) -> Option<*mut c_void>,
+    ) -> bool {
         let state = &self.line.state;
         // Acquire: as in `serve`, for a job posted before the flag.
         let mut s = state.fetch_or(CLOSED, Ordering::AcqRel);
@@ -237,7 +248,7 @@ impl Mailbox {
             std::thread::yield_now();
             s = state.load(Ordering::Acquire);
         }
-        self.serve(run);
+        self.serve(run)
     }
 
     /// True if no job is in the line and its last outcome was acknowledged.

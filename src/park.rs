@@ -23,7 +23,7 @@ pub(crate) const WORKER_SPIN: Duration = Duration::from_micros(50);
 const YIELDS: u32 = 8;
 
 /// Spin iterations before a waiter asks for a spin permit (~1 us).
-pub(crate) const FREE_SPINS: u32 = 256;
+const FREE_SPINS: u32 = 256;
 
 /// How often a spinner yields the CPU (see `spin_for`).
 const YIELD_EVERY: Duration = Duration::from_micros(2);
@@ -136,6 +136,25 @@ pub(crate) fn spin_then_yield(
     done()
 }
 
+/// Spins `FREE_SPINS` times (~1 us), without clock reads or permits, polling
+/// `done`; true as soon as it is.
+#[cfg(not(loom))]
+pub(crate) fn spin_briefly(mut done: impl FnMut() -> bool) -> bool {
+    for _ in 0..FREE_SPINS {
+        if done() {
+            return true;
+        }
+        std::hint::spin_loop();
+    }
+    false
+}
+
+/// Under loom: check once (see `spin_then_yield`).
+#[cfg(loom)]
+pub(crate) fn spin_briefly(mut done: impl FnMut() -> bool) -> bool {
+    done()
+}
+
 /// Spins (with a permit) for up to `budget`, then yields a few times, polling
 /// `done`. Returns true as soon as `done()` does; false when the caller should
 /// park. Never runs past `deadline`.
@@ -148,11 +167,8 @@ pub(crate) fn spin_then_yield(
     // A short free spin first: a worker running on another core answers within
     // a few hundred nanoseconds, and this keeps the fast path free of clock
     // reads and of the shared permit counter.
-    for _ in 0..FREE_SPINS {
-        if done() {
-            return true;
-        }
-        std::hint::spin_loop();
+    if spin_briefly(&mut done) {
+        return true;
     }
     if let Some(_permit) = SpinPermit::try_acquire() {
         if spin_for(budget, deadline, &mut done) {

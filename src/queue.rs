@@ -47,17 +47,9 @@ struct LaneQueue {
     /// runtimes never receive a job from another runtime's worker, and the
     /// ring is `capacity` slots of 16 bytes.
     ring: OnceLock<ArrayQueue<Queued>>,
-    capacity: usize,
     /// Reserved + queued count, plus the CLOSED bit. Written by every submitter
     /// and by the worker: on its own line.
     gate: CachePadded<AtomicUsize>,
-}
-
-impl LaneQueue {
-    /// The ring, allocated on first use.
-    fn ring(&self) -> &ArrayQueue<Queued> {
-        self.ring.get_or_init(|| ArrayQueue::new(self.capacity))
-    }
 }
 
 pub(crate) struct JobQueue {
@@ -74,18 +66,26 @@ impl JobQueue {
     pub(crate) fn new(capacity: usize) -> JobQueue {
         let lane = || LaneQueue {
             ring: OnceLock::new(),
-            capacity,
             gate: CachePadded::new(AtomicUsize::new(0)),
         };
-        let main = lane();
-        main.ring();
-        JobQueue {
-            main,
+        let q = JobQueue {
+            main: lane(),
             calls: lane(),
             capacity,
             room_waiters: CachePadded::new(AtomicUsize::new(0)),
             high_water: AtomicUsize::new(0),
-        }
+        };
+        // The main ring up front: submits must not allocate.
+        q.ring(Lane::Main);
+        q
+    }
+
+    /// A lane's ring, allocated on first use.
+    fn ring(&self, lane: Lane) -> &ArrayQueue<Queued> {
+        let capacity = self.capacity;
+        self.lane(lane)
+            .ring
+            .get_or_init(|| ArrayQueue::new(capacity))
     }
 
     fn lane(&self, lane: Lane) -> &LaneQueue {
@@ -175,7 +175,7 @@ impl JobQueue {
     pub(crate) fn push(&self, slot: *const Slot, lane: Lane) {
         // Release (inside ArrayQueue): the slot's fields, written before, are
         // visible to the popping worker.
-        if self.lane(lane).ring().push(Queued(slot)).is_err() {
+        if self.ring(lane).push(Queued(slot)).is_err() {
             unreachable!("push without a reservation");
         }
     }

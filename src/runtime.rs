@@ -113,7 +113,7 @@ pub(crate) struct Shared {
     worker_cpu: CachePadded<AtomicI32>,
     /// Set by the worker once its loop and on_stop are done (its address is a
     /// parking key): lets another runtime's worker wait for it while serving
-    /// its own queue, instead of blocking in `join`.
+    /// its own calls lane, instead of blocking in `join`.
     /// (Cache-padded, hence aligned: its address is a parking key whose bit 0
     /// must be free for `CALLS_ONLY`.)
     exited: CachePadded<AtomicBool>,
@@ -196,10 +196,15 @@ impl Shared {
     fn serve_mailbox(&self) -> bool {
         let mut served = false;
         for m in self.mailbox.all() {
-            if m.serve(|func, arg| self.run_call(func, arg)) {
-                self.counters.end_call();
-                served = true;
-            }
+            served |= self.served_call(m.serve(|func, arg| self.run_call(func, arg)));
+        }
+        served
+    }
+
+    /// After a mailbox hand-over that may have served a call (`served`).
+    fn served_call(&self, served: bool) -> bool {
+        if served {
+            self.counters.end_call();
         }
         served
     }
@@ -242,11 +247,8 @@ impl Shared {
             || self.queue.len() != 0 || self.queue.is_closed() || self.mailbox.has_request();
         // A short free spin first, without clock reads or the CPU lookup below:
         // a caller that just got its result is usually about to post again.
-        for _ in 0..park::FREE_SPINS {
-            if has_work() {
-                return;
-            }
-            std::hint::spin_loop();
+        if park::spin_briefly(has_work) {
+            return;
         }
         let cpu = park::current_cpu();
         // Relaxed: a scheduling hint, guarding no data. Compare first so the
@@ -270,8 +272,8 @@ impl Shared {
 
     /// Waits, on this runtime's worker, for a slot: for a job of this runtime,
     /// runs the queue up to it; for another runtime's job, runs this runtime's
-    /// queued jobs if the wait drags on (so a job waiting for another runtime
-    /// whose job calls back into this one does not deadlock).
+    /// calls lane meanwhile (so a job waiting for another runtime whose job
+    /// calls back into this one does not deadlock).
     fn wait_on_worker(&self, p: *const Slot, deadline: Option<Instant>) -> Result<Outcome, Error> {
         // SAFETY: the caller holds a reference to (or owns) the slot.
         let s = unsafe { &*p };
@@ -299,8 +301,8 @@ impl Shared {
                 return s.outcome().ok_or(Error::WouldDeadlock);
             }
         }
-        // Another runtime's job: wait for it, serving our own queue only if
-        // the wait drags on (see `wait_serving`).
+        // Another runtime's job: wait for it, serving our calls lane (see
+        // `wait_serving`).
         let resolved = || s.phase() >= crate::future::DONE;
         let park_on = |until: Option<Instant>, wanted: &dyn Fn() -> bool| {
             s.park_until_resolved(until, wanted)
@@ -649,8 +651,11 @@ impl Executor {
         };
         if let Some(ticket) = ticket {
             self.shared.wake_worker(false);
-            // A posted call counts as a queued job.
-            self.shared.queue.note_depth(1);
+            // A posted call counts as a queued job; its mailbox's first one is
+            // enough for the high-water mark.
+            if ticket.is_first() {
+                self.shared.queue.note_depth(1);
+            }
             return match mailbox.wait(ticket, same_cpu()) {
                 Handoff::Done(r) => Ok(r),
                 Handoff::Cancelled => Err(never_ran(&job)),
@@ -866,8 +871,7 @@ fn worker_main(
         }
         // A call posted before the close runs (or is cancelled) like a queued job.
         for m in shared.mailbox.all() {
-            m.finish(|func, arg| shared.run_call(func, arg));
-            shared.counters.end_call();
+            shared.served_call(m.finish(|func, arg| shared.run_call(func, arg)));
         }
         if let Some(hook) = on_stop {
             if catch_unwind(AssertUnwindSafe(hook)).is_err() {

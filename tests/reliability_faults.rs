@@ -1097,18 +1097,22 @@ fn cross_runtime_shutdown_under_load() {
     }
 }
 
-/// On B: a call into A.
-unsafe extern "C" fn calls_a(arg: *mut c_void) -> *mut c_void {
-    // SAFETY (test): arg is the live runtime A.
-    let st = unsafe {
+/// `qthr_call(rt, ident)`, from a job; `rt` must be alive.
+fn call_ident(rt: *mut c_void) -> qthr_status {
+    // SAFETY (test): the callers pass a live runtime.
+    unsafe {
         qthr_call(
-            arg as *mut qthr_runtime,
+            rt as *mut qthr_runtime,
             Some(ident),
             ptr::null_mut(),
             ptr::null_mut(),
         )
-    };
-    assert_eq!(st, QTHR_OK);
+    }
+}
+
+/// On B: a call into A (arg).
+unsafe extern "C" fn calls_a(arg: *mut c_void) -> *mut c_void {
+    assert_eq!(call_ident(arg), QTHR_OK);
     ptr::null_mut()
 }
 
@@ -1205,15 +1209,7 @@ fn a_worker_waiting_for_room_under_load_keeps_its_stack() {
 /// On A: calls back into B (arg). B refuses it once it is shutting down (its
 /// queued jobs still run and call A, whose callback is then a late submit).
 unsafe extern "C" fn calls_back(arg: *mut c_void) -> *mut c_void {
-    // SAFETY (test): arg is the live runtime B.
-    let st = unsafe {
-        qthr_call(
-            arg as *mut qthr_runtime,
-            Some(ident),
-            ptr::null_mut(),
-            ptr::null_mut(),
-        )
-    };
+    let st = call_ident(arg);
     assert!(st == QTHR_OK || st == QTHR_SHUTDOWN, "{st:?}");
     ptr::null_mut()
 }
