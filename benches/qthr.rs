@@ -28,7 +28,8 @@ static GLOBAL: common::Counting = common::Counting;
 
 /// The engine's state: touched only by the thread that runs jobs (a relaxed
 /// load + store, no RMW: it is single-threaded by construction).
-static ENGINE: AtomicUsize = AtomicUsize::new(0);
+static ENGINE: crossbeam_utils::CachePadded<AtomicUsize> =
+    crossbeam_utils::CachePadded::new(AtomicUsize::new(0));
 
 fn engine_job(x: usize) -> usize {
     let v = ENGINE.load(Ordering::Relaxed).wrapping_add(x);

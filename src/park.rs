@@ -8,6 +8,7 @@
 
 #![cfg_attr(loom, allow(dead_code))]
 
+use crossbeam_utils::CachePadded;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -32,7 +33,8 @@ const YIELD_EVERY: Duration = Duration::from_micros(2);
 const SPINS_PER_CLOCK: u32 = 64;
 
 /// Threads spinning right now, across all runtimes (spinning is about cores).
-static SPINNERS: AtomicUsize = AtomicUsize::new(0);
+/// Written by every spinner: on a line of its own.
+static SPINNERS: CachePadded<AtomicUsize> = CachePadded::new(AtomicUsize::new(0));
 
 fn max_spinners() -> usize {
     static MAX: OnceLock<usize> = OnceLock::new();
