@@ -5,8 +5,8 @@
 //! crash, never a hang (calls that could crash run in a forked child).
 //! The table in notes/readme-reliability.md lists what this file checks.
 
-mod reliability_util;
-use reliability_util::*;
+mod common;
+use common::*;
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::ptr;
