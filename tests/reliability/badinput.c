@@ -3,7 +3,7 @@
  * absurd timeouts, use after shutdown, double shutdown, shutdown from the
  * worker, futures outliving their runtime, and a fork child. Every call must
  * return its documented status; nothing may crash or hang. */
-#include "rel.h"
+#include "testutil.h"
 
 #include <limits.h>
 #include <sys/wait.h>
@@ -34,7 +34,7 @@ static void count_then(void *c, qthr_status st, void *r) {
 static _Atomic int started;
 static void *sleep_ms(void *a) {
   atomic_store(&started, 1);
-  rel_sleep_us((unsigned)(uintptr_t)a * 1000);
+  tu_sleep_us((unsigned)(uintptr_t)a * 1000);
   return a;
 }
 static void *shutdown_own(void *a) {
@@ -52,16 +52,16 @@ static void null_pointers(void) {
   qthr_config_init(&c);
   CHECK_ST(qthr_init(&c, NULL), QTHR_INVALID_ARGUMENT);
   qthr_future *f = BOGUS;
-  CHECK_ST(qthr_submit(NULL, rel_ident, NULL, &f), QTHR_INVALID_ARGUMENT);
+  CHECK_ST(qthr_submit(NULL, tu_job_identity, NULL, &f), QTHR_INVALID_ARGUMENT);
   CHECK(f == BOGUS);
-  qthr_fn fns[3] = {rel_ident, NULL, rel_ident};
+  qthr_fn fns[3] = {tu_job_identity, NULL, tu_job_identity};
   CHECK_ST(qthr_submit_batch(NULL, 1, fns, NULL, NULL), QTHR_INVALID_ARGUMENT);
   CHECK_ST(qthr_wait(NULL, 0, NULL), QTHR_INVALID_ARGUMENT);
   CHECK_ST(qthr_wait(NULL, -1, NULL), QTHR_INVALID_ARGUMENT);
   CHECK_ST(qthr_cancel(NULL), QTHR_INVALID_ARGUMENT);
   CHECK_ST(qthr_future_then(NULL, count_then, NULL), QTHR_INVALID_ARGUMENT);
   qthr_future_free(NULL);
-  CHECK_ST(qthr_call(NULL, rel_ident, NULL, NULL), QTHR_INVALID_ARGUMENT);
+  CHECK_ST(qthr_call(NULL, tu_job_identity, NULL, NULL), QTHR_INVALID_ARGUMENT);
   CHECK(qthr_on_worker(NULL) == 0);
   CHECK_ST(qthr_shutdown(NULL, QTHR_DRAIN), QTHR_INVALID_ARGUMENT);
   qthr_free(NULL);
@@ -70,7 +70,7 @@ static void null_pointers(void) {
   CHECK_ST(qthr_get_stats(NULL, &s), QTHR_INVALID_ARGUMENT);
   qthr_set_log_callback(QTHR_LOG_TRACE, NULL, NULL);
 
-  qthr_runtime *rt = rel_init(8, 0);
+  qthr_runtime *rt = tu_init(8, 0);
   f = NULL;
   CHECK_ST(qthr_submit(rt, NULL, NULL, &f), QTHR_INVALID_ARGUMENT);
   CHECK(f == NULL);
@@ -82,8 +82,8 @@ static void null_pointers(void) {
   qthr_future *outs[3] = {BOGUS, BOGUS, BOGUS};
   CHECK_ST(qthr_submit_batch(rt, 3, fns, NULL, outs), QTHR_INVALID_ARGUMENT);
   CHECK(outs[0] == BOGUS && outs[1] == BOGUS && outs[2] == BOGUS);
-  CHECK(rel_stats(rt).submitted == 0);
-  fns[1] = rel_ident;
+  CHECK(tu_stats(rt).submitted == 0);
+  fns[1] = tu_job_identity;
   CHECK_OK(qthr_submit_batch(rt, 3, fns, NULL, outs));
   for (int i = 0; i < 3; i++) {
     void *r = BOGUS;
@@ -141,10 +141,10 @@ static void bad_configs(void) {
     atomic_store(&stops, 0);
     qthr_runtime *rt = BOGUS;
     qthr_status st = qthr_init(&c, &rt);
-    if (st != cases[i].want) REL_FAIL("%s: got %s", cases[i].name, qthr_status_str(st));
+    if (st != cases[i].want) TU_FAIL("%s: got %s", cases[i].name, qthr_status_str(st));
     if (st == QTHR_OK) {
       void *r = NULL;
-      CHECK_OK(qthr_call(rt, rel_ident, (void *)5, &r));
+      CHECK_OK(qthr_call(rt, tu_job_identity, (void *)5, &r));
       CHECK(r == (void *)5);
       qthr_free(rt);
       CHECK(atomic_load(&stops) == 1);
@@ -156,13 +156,13 @@ static void bad_configs(void) {
 }
 
 static void counts_modes_timeouts(void) {
-  qthr_runtime *rt = rel_init(4, 1);
-  qthr_fn fns[5] = {rel_ident, rel_ident, rel_ident, rel_ident, rel_ident};
+  qthr_runtime *rt = tu_init(4, 1);
+  qthr_fn fns[5] = {tu_job_identity, tu_job_identity, tu_job_identity, tu_job_identity, tu_job_identity};
   CHECK_ST(qthr_submit_batch(rt, 5, fns, NULL, NULL), QTHR_INVALID_ARGUMENT);
-  CHECK(rel_stats(rt).submitted == 0);
+  CHECK(tu_stats(rt).submitted == 0);
   unsigned modes[] = {2, 3, 0x80000000u, 0xffffffffu};
   for (int i = 0; i < 4; i++) CHECK_ST(qthr_shutdown(rt, (qthr_shutdown_mode)modes[i]), QTHR_INVALID_ARGUMENT);
-  CHECK_OK(qthr_call(rt, rel_ident, NULL, NULL));
+  CHECK_OK(qthr_call(rt, tu_job_identity, NULL, NULL));
   qthr_stats s;
   size_t sizes[] = {0, 8, sizeof s - 1, sizeof s + 8, (size_t)-1};
   for (int i = 0; i < 5; i++) {
@@ -196,21 +196,21 @@ static void after_shutdown(void) {
     qthr_runtime *rt;
     CHECK_OK(qthr_init(&c, &rt));
     qthr_future *done;
-    CHECK_OK(qthr_submit(rt, rel_ident, (void *)9, &done));
+    CHECK_OK(qthr_submit(rt, tu_job_identity, (void *)9, &done));
     CHECK_OK(qthr_wait(done, -1, NULL));
     CHECK_OK(qthr_shutdown(rt, pairs[p][0]));
     CHECK_OK(qthr_shutdown(rt, pairs[p][1]));
     CHECK_OK(qthr_shutdown(rt, pairs[p][0]));
     CHECK(atomic_load(&stops) == 1);
     qthr_future *f = BOGUS;
-    CHECK_ST(qthr_submit(rt, rel_ident, NULL, &f), QTHR_SHUTDOWN);
+    CHECK_ST(qthr_submit(rt, tu_job_identity, NULL, &f), QTHR_SHUTDOWN);
     CHECK(f == BOGUS);
-    CHECK_ST(qthr_submit(rt, rel_ident, NULL, NULL), QTHR_SHUTDOWN);
-    qthr_fn fns[2] = {rel_ident, rel_ident};
+    CHECK_ST(qthr_submit(rt, tu_job_identity, NULL, NULL), QTHR_SHUTDOWN);
+    qthr_fn fns[2] = {tu_job_identity, tu_job_identity};
     CHECK_ST(qthr_submit_batch(rt, 2, fns, NULL, NULL), QTHR_SHUTDOWN);
-    CHECK_ST(qthr_call(rt, rel_ident, NULL, NULL), QTHR_SHUTDOWN);
+    CHECK_ST(qthr_call(rt, tu_job_identity, NULL, NULL), QTHR_SHUTDOWN);
     CHECK(qthr_on_worker(rt) == 0);
-    qthr_stats s = rel_stats(rt);
+    qthr_stats s = tu_stats(rt);
     CHECK(s.submitted == 1 && s.completed == 1 && s.queue_len == 0);
     void *r = NULL;
     CHECK_OK(qthr_wait(done, -1, &r));
@@ -229,20 +229,20 @@ static void after_shutdown(void) {
     qthr_future_free(done);
   }
   /* shutdown from the worker */
-  qthr_runtime *rt = rel_init(8, 0);
+  qthr_runtime *rt = tu_init(8, 0);
   void *r = NULL;
   CHECK_OK(qthr_call(rt, shutdown_own, rt, &r));
   CHECK((uintptr_t)r == QTHR_WOULD_DEADLOCK * 100 + QTHR_WOULD_DEADLOCK);
-  CHECK_OK(qthr_call(rt, rel_ident, NULL, NULL));
+  CHECK_OK(qthr_call(rt, tu_job_identity, NULL, NULL));
   qthr_free(rt);
   /* futures queued at shutdown, waited after qthr_free */
   for (int m = 0; m < 2; m++) {
-    rt = rel_init(64, 0);
+    rt = tu_init(64, 0);
     qthr_future *blocker, *fs[32];
     atomic_store(&started, 0);
     CHECK_OK(qthr_submit(rt, sleep_ms, (void *)30, &blocker));
     while (!atomic_load(&started)) sched_yield();
-    for (uintptr_t i = 0; i < 32; i++) CHECK_OK(qthr_submit(rt, rel_ident, (void *)i, &fs[i]));
+    for (uintptr_t i = 0; i < 32; i++) CHECK_OK(qthr_submit(rt, tu_job_identity, (void *)i, &fs[i]));
     CHECK_OK(qthr_shutdown(rt, (qthr_shutdown_mode)m));
     qthr_free(rt);
     CHECK_OK(qthr_wait(blocker, 0, NULL));
@@ -258,13 +258,13 @@ static void after_shutdown(void) {
 
 /* After fork(): inherited runtime and futures give QTHR_FORKED at once. */
 static void fork_child(void) {
-  qthr_runtime *rt = rel_init(64, 0);
+  qthr_runtime *rt = tu_init(64, 0);
   qthr_future *done, *pending, *queued;
-  CHECK_OK(qthr_submit(rt, rel_ident, (void *)3, &done));
+  CHECK_OK(qthr_submit(rt, tu_job_identity, (void *)3, &done));
   CHECK_OK(qthr_wait(done, -1, NULL));
   atomic_store(&started, 0);
   CHECK_OK(qthr_submit(rt, sleep_ms, (void *)300, &pending));
-  CHECK_OK(qthr_submit(rt, rel_ident, (void *)4, &queued));
+  CHECK_OK(qthr_submit(rt, tu_job_identity, (void *)4, &queued));
   while (!atomic_load(&started)) sched_yield();
   fflush(NULL);
   pid_t pid = fork();
@@ -272,24 +272,24 @@ static void fork_child(void) {
   if (pid == 0) {
     alarm(10);
     qthr_future *f = BOGUS;
-    CHECK_ST(qthr_submit(rt, rel_ident, NULL, &f), QTHR_FORKED);
+    CHECK_ST(qthr_submit(rt, tu_job_identity, NULL, &f), QTHR_FORKED);
     CHECK(f == BOGUS);
-    CHECK_ST(qthr_submit(rt, rel_ident, NULL, NULL), QTHR_FORKED);
-    qthr_fn fns[1] = {rel_ident};
+    CHECK_ST(qthr_submit(rt, tu_job_identity, NULL, NULL), QTHR_FORKED);
+    qthr_fn fns[1] = {tu_job_identity};
     CHECK_ST(qthr_submit_batch(rt, 1, fns, NULL, NULL), QTHR_FORKED);
-    CHECK_ST(qthr_call(rt, rel_ident, NULL, NULL), QTHR_FORKED);
+    CHECK_ST(qthr_call(rt, tu_job_identity, NULL, NULL), QTHR_FORKED);
     CHECK_ST(qthr_shutdown(rt, QTHR_DRAIN), QTHR_FORKED);
     CHECK_ST(qthr_shutdown(rt, QTHR_CANCEL), QTHR_FORKED);
     qthr_stats s;
     s.size = sizeof s;
     CHECK_ST(qthr_get_stats(rt, &s), QTHR_FORKED);
     CHECK(qthr_on_worker(rt) == 0);
-    uint64_t t0 = rel_now_ns();
+    uint64_t t0 = tu_now_ns();
     CHECK_ST(qthr_wait(pending, -1, NULL), QTHR_FORKED);
     CHECK_ST(qthr_wait(queued, 1000000000, NULL), QTHR_FORKED);
     CHECK_ST(qthr_cancel(queued), QTHR_FORKED);
     CHECK_ST(qthr_future_then(queued, count_then, NULL), QTHR_FORKED);
-    CHECK(rel_now_ns() - t0 < 500000000u);
+    CHECK(tu_now_ns() - t0 < 500000000u);
     void *r = NULL;
     CHECK_OK(qthr_wait(done, -1, &r));
     CHECK(r == (void *)3);
@@ -297,8 +297,8 @@ static void fork_child(void) {
     qthr_future_free(queued);
     qthr_future_free(done);
     qthr_free(rt);
-    qthr_runtime *rt2 = rel_init(8, 0);
-    CHECK_OK(qthr_call(rt2, rel_ident, (void *)8, &r));
+    qthr_runtime *rt2 = tu_init(8, 0);
+    CHECK_OK(qthr_call(rt2, tu_job_identity, (void *)8, &r));
     CHECK(r == (void *)8);
     qthr_free(rt2);
     /* Under valgrind: every check above ran with error reporting on (any
@@ -314,12 +314,12 @@ static void fork_child(void) {
   int status = 0;
   CHECK(waitpid(pid, &status, 0) == pid);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    REL_FAIL("fork child failed (status %#x)", status);
+    TU_FAIL("fork child failed (status %#x)", status);
   void *r = NULL;
   CHECK_OK(qthr_wait(queued, -1, &r));
   CHECK(r == (void *)4);
   CHECK_OK(qthr_wait(pending, -1, NULL));
-  CHECK_OK(qthr_call(rt, rel_ident, NULL, NULL));
+  CHECK_OK(qthr_call(rt, tu_job_identity, NULL, NULL));
   qthr_future_free(pending);
   qthr_future_free(queued);
   qthr_future_free(done);
@@ -327,12 +327,11 @@ static void fork_child(void) {
 }
 
 int main(int argc, char **argv) {
-  rel_start("badinput", argc, argv, 120);
-  null_pointers();
-  bad_configs();
-  counts_modes_timeouts();
-  after_shutdown();
-  if (!getenv("QTHR_NO_FORK")) fork_child();
-  printf("badinput: ok\n");
+  tu_watchdog(120);
+  RUN(null_pointers);
+  RUN(bad_configs);
+  RUN(counts_modes_timeouts);
+  RUN(after_shutdown);
+  if (!getenv("QTHR_NO_FORK")) RUN(fork_child);
   return 0;
 }
