@@ -126,7 +126,7 @@ san_step() { # thread|address
   esac
   # The same RUSTFLAGS as the CMake build of the library (tests/common/qthr_test.cmake)
   # in the same target directory: the C programs reuse this build.
-  local flags="-Zsanitizer=$san -Cdebuginfo=1"
+  local flags="-Zsanitizer=$san --cfg qthr_sanitize -Cdebuginfo=1"
   echo "--- Rust tests (lib + every integration test) under -Zsanitizer=$san"
   env "${envs[@]}" QTHR_SKIP_HUGE=1 QTHR_WATCHDOG_SCALE=10 RUSTFLAGS="$flags" \
     RUSTDOCFLAGS="$flags" CARGO_TARGET_DIR="$ROOT/target/$short" \

@@ -89,7 +89,7 @@ if(QTHR_SANITIZER)
   set(QTHR_SAN_TARGET_DIR "${PROJECT_SOURCE_DIR}/target/${QTHR_SAN_SHORT}" CACHE PATH
       "cargo target directory of the sanitizer build of libqthr")
   # The same flags as scripts/reliability.sh's Rust sanitizer runs, so both share one build.
-  set(QTHR_SAN_RUSTFLAGS "-Zsanitizer=${QTHR_SANITIZER} -Cdebuginfo=1")
+  set(QTHR_SAN_RUSTFLAGS "-Zsanitizer=${QTHR_SANITIZER} --cfg qthr_sanitize -Cdebuginfo=1")
   set(QTHR_SAN_LIB "${QTHR_SAN_TARGET_DIR}/${QTHR_RUST_TRIPLE}/release/libqthr.a")
   if(NOT TARGET qthr_cargo_${QTHR_SAN_SHORT})
     add_custom_target(qthr_cargo_${QTHR_SAN_SHORT} ALL
