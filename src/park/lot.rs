@@ -215,7 +215,7 @@ mod tests {
     #[test]
     fn many_keys_many_threads() {
         let stop = Arc::new(AtomicBool::new(false));
-        let threads: Vec<_> = (0..8usize)
+        let threads: Vec<_> = (0..if cfg!(miri) { 3 } else { 8 })
             .map(|i| {
                 let stop = stop.clone();
                 std::thread::spawn(move || {
@@ -228,7 +228,7 @@ mod tests {
                 })
             })
             .collect();
-        for _ in 0..200 {
+        for _ in 0..if cfg!(miri) { 10 } else { 200 } {
             for k in 0..3 {
                 unpark_all(0x1000 + k * 64);
             }
