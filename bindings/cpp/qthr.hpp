@@ -689,7 +689,7 @@ private:
     if (!fut_) throw Error(QTHR_INVALID_ARGUMENT, "qthr::Future::get: the future is empty");
     detail::check(qthr_wait(fut_, -1, nullptr));
     // The worker's run() released before the library resolved the future.
-    QTHR_CPP_HB_ACQUIRE(state_);
+    QTHR_CPP_HB_ACQUIRE(static_cast<detail::JobBase *>(state_));
     if (state_->retrieved.exchange(true, std::memory_order_acq_rel))
       throw Error(QTHR_INVALID_ARGUMENT, "qthr::Future::get: the result was already retrieved");
     auto &out = state_->outcome;

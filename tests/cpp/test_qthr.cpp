@@ -1226,6 +1226,35 @@ TEST(Coroutines, ViaResumesOnTheExecutorEvenWhenAlreadyResolved) {
   }
 }
 
+TEST(Coroutines, ViaAnInlineExecutorResumesAtOnce) {
+  // An executor that resumes on the spot: with an already resolved future the coroutine
+  // resumes inside its own await_suspend, on this thread.
+  qthr::Runtime rt;
+  for (bool resolved_first : {true, false}) {
+    Gate gate, done;
+    auto f = rt.submit([&] {
+      gate.wait();
+      return 5;
+    });
+    if (resolved_first) {
+      gate.open();
+      f.wait();
+    }
+    Seen seen;
+    [](qthr::Future<int> &fut, Seen &s, Gate &d) -> Detached {
+      s.value = co_await fut.via([](std::coroutine_handle<> h) { h.resume(); });
+      s.thread = std::this_thread::get_id();
+      d.open();
+    }(f, seen, done);
+    if (resolved_first) {
+      EXPECT_EQ(seen.thread, std::this_thread::get_id());
+    }
+    gate.open();
+    done.wait();
+    EXPECT_EQ(seen.value, 5);
+  }
+}
+
 TEST(Coroutines, ExceptionsCancellationAndEmptyFutures) {
   qthr::Runtime rt;
   {
