@@ -136,6 +136,7 @@ QTHR_CPP_HIDDEN inline void qthr_cpp_detail_job_resolved(void *job, qthr_status 
 QTHR_CPP_HIDDEN inline void qthr_cpp_detail_continuation(void *ctx, qthr_status st, void *result);
 QTHR_CPP_HIDDEN inline int qthr_cpp_detail_on_start(void *hook_ctx);
 QTHR_CPP_HIDDEN inline void qthr_cpp_detail_on_stop(void *hook_ctx);
+QTHR_CPP_HIDDEN inline void qthr_cpp_detail_on_interrupt(void *hook_ctx);
 }
 /// \endcond
 
@@ -184,7 +185,25 @@ inline void check(qthr_status st) {
   if (st != QTHR_OK) throw Error(st);
 }
 
-/// A type-erased hook (on_start / on_stop): accepts any callable, move-only ones too.
+/// What on_interrupt threw, on the interrupting thread (the hook runs inside
+/// qthr_interrupt, on the thread of Future::interrupt, which rethrows it).
+inline std::exception_ptr &interrupt_error() noexcept {
+  static thread_local std::exception_ptr e;
+  return e;
+}
+
+/// Nanoseconds of a deadline for qthr_submit_opts (> 0; saturates at INT64_MAX).
+template <class Rep, class Period>
+std::int64_t to_deadline_ns(const std::chrono::duration<Rep, Period> &d) {
+  using namespace std::chrono;
+  if (d <= d.zero()) throw Error(QTHR_INVALID_ARGUMENT, "qthr::SubmitOptions::deadline: must be positive");
+  if (duration<double, std::nano>(d).count() >= 9.2e18) return INT64_MAX;
+  auto ns = duration_cast<nanoseconds>(d);
+  if (ns < d) ++ns; // round up
+  return ns.count() > 0 ? static_cast<std::int64_t>(ns.count()) : 1;
+}
+
+/// A type-erased hook (on_start / on_stop / on_interrupt): accepts any callable, move-only ones too.
 struct Hook {
   virtual ~Hook() = default;
   virtual void invoke() = 0;
@@ -204,6 +223,7 @@ struct RuntimeState {
   std::string thread_name;
   std::shared_ptr<Hook> on_start;
   std::shared_ptr<Hook> on_stop;
+  std::shared_ptr<Hook> on_interrupt;
   std::exception_ptr start_error; // written on the worker, read after qthr_init returns
   std::exception_ptr stop_error;  // written on the worker, read after the worker is joined
   // Set when the Runtime was destroyed on its own worker: qthr_free does not wait
@@ -285,7 +305,8 @@ struct Job final : SharedState<T> {
   }
 
   void resolved(qthr_status) noexcept override {
-    // Never ran (cancelled): the captures die on the thread that resolved it.
+    // Never ran (cancelled, interrupted while queued, expired): the captures die on
+    // the thread that resolved it.
     bound.reset();
     this->release();
   }
@@ -443,6 +464,30 @@ public:
     return std::move(on_stop(std::forward<F>(f)));
   }
 
+  /**
+   * \brief (0.2) Asks the engine to stop the running job: Future::interrupt() calls it.
+   *
+   * Any callable taking no argument. It runs ON THE INTERRUPTING THREAD (the one
+   * calling Future::interrupt()), while a job runs on the worker, so it must only do
+   * what the engine allows from another thread: `sqlite3_interrupt(db)`, setting a
+   * flag the job polls, `lua_sethook`. It never overlaps a later job, but may still
+   * be returning just after the job did: let the engine (or each job) clear such a
+   * flag when its next call starts. If it throws, Future::interrupt() rethrows.
+   * \code
+   * qthr::Runtime rt{qthr::Options{}.on_start(open_db).on_interrupt([&] { sqlite3_interrupt(db); })};
+   * \endcode
+   */
+  template <class F>
+  Options &on_interrupt(F &&f) & {
+    on_interrupt_ = make_hook(std::forward<F>(f));
+    return *this;
+  }
+  /// \copydoc on_interrupt(F&&) &
+  template <class F>
+  Options &&on_interrupt(F &&f) && {
+    return std::move(on_interrupt(std::forward<F>(f)));
+  }
+
 private:
   friend class Runtime;
 
@@ -459,6 +504,58 @@ private:
   int cpu_ = -1;
   std::shared_ptr<detail::Hook> on_start_;
   std::shared_ptr<detail::Hook> on_stop_;
+  std::shared_ptr<detail::Hook> on_interrupt_;
+};
+
+/**
+ * \brief (0.2) Per-job options for Runtime::submit(const SubmitOptions &, F &&, Args &&...).
+ *
+ * \code
+ * auto f = rt.submit(qthr::SubmitOptions{}.deadline(std::chrono::milliseconds(50)).urgent(), fn);
+ * \endcode
+ */
+class SubmitOptions {
+public:
+  /// \brief No deadline, normal priority: the same as the plain submit().
+  SubmitOptions() = default;
+
+  /**
+   * \brief The job must START within `d` of its submit, or it never runs: its
+   *   get() then throws qthr::Error with status() == QTHR_EXPIRED.
+   *
+   * An expired job costs the worker no engine time (it is dropped when reached,
+   * or resolved earlier when someone waits on its future). `d` is rounded up to
+   * whole nanoseconds. \throws qthr::Error(QTHR_INVALID_ARGUMENT) if `d` is not
+   * positive (leave deadline() out for none).
+   */
+  template <class Rep, class Period>
+  SubmitOptions &deadline(const std::chrono::duration<Rep, Period> &d) & {
+    deadline_ns_ = detail::to_deadline_ns(d);
+    return *this;
+  }
+  /// \copydoc deadline(const std::chrono::duration<Rep, Period> &) &
+  template <class Rep, class Period>
+  SubmitOptions &&deadline(const std::chrono::duration<Rep, Period> &d) && {
+    return std::move(deadline(d));
+  }
+
+  /// \brief true: the job runs before every queued normal job (FIFO among urgent
+  ///   jobs), and a full main queue does not hold it up.
+  SubmitOptions &urgent(bool on = true) & {
+    urgent_ = on;
+    return *this;
+  }
+  /// \copydoc urgent(bool) &
+  SubmitOptions &&urgent(bool on = true) && { return std::move(urgent(on)); }
+
+  /// \brief The deadline in nanoseconds; 0 for none.
+  std::int64_t deadline_ns() const noexcept { return deadline_ns_; }
+  /// \brief Whether urgent() was set.
+  bool is_urgent() const noexcept { return urgent_; }
+
+private:
+  std::int64_t deadline_ns_ = 0;
+  bool urgent_ = false;
 };
 
 class Runtime;
@@ -467,9 +564,10 @@ class Runtime;
  * \brief The result of a job submitted with Runtime::submit; move-only.
  *
  * - get() waits, then takes the result: it returns the value or rethrows what
- *   the callable threw. get() on a future whose job was cancelled (cancel(), or
- *   shutdown(Shutdown::cancel) while it was queued) throws qthr::Error with
- *   status() == QTHR_CANCELLED (every time).
+ *   the callable threw. get() on a future whose job was cancelled (cancel(),
+ *   interrupt() while queued, or shutdown(Shutdown::cancel) while it was queued)
+ *   throws qthr::Error with status() == QTHR_CANCELLED, and on one whose job
+ *   missed its SubmitOptions::deadline, status() == QTHR_EXPIRED (every time).
  * - One consumer: the result is taken once. Of several get() calls on one
  *   Future, from one thread or from several at once, exactly one returns the
  *   value (or rethrows the job's exception); every other one throws
@@ -526,6 +624,7 @@ public:
    * \return the value (moved out of the future).
    * \throws whatever the callable threw (the original exception object);
    *   qthr::Error(QTHR_CANCELLED) if the job was cancelled and never ran;
+   *   qthr::Error(QTHR_EXPIRED) if it missed its deadline and never ran;
    *   qthr::Error(QTHR_INVALID_ARGUMENT) if !valid() or the result was already
    *   taken by another get() (of this thread or any other);
    *   qthr::Error(QTHR_WOULD_DEADLOCK) if a job waits for its own future.
@@ -535,12 +634,12 @@ public:
   /// \brief Same as get() (the result is always moved out).
   T get() && { return take(); }
 
-  /// \brief Waits until the job is resolved (done or cancelled). \throws qthr::Error if !valid().
+  /// \brief Waits until the job is resolved (done, cancelled or expired). \throws qthr::Error if !valid().
   void wait() const { wait_ns(-1); }
 
   /**
    * \brief Waits at most `d` for the job to be resolved.
-   * \return std::future_status::ready once it ran or was cancelled, else
+   * \return std::future_status::ready once it ran, was cancelled or expired, else
    *   std::future_status::timeout (the job is still pending). Never deferred.
    */
   template <class Rep, class Period>
@@ -581,6 +680,29 @@ public:
     qthr_status st = qthr_cancel(fut_);
     if (st == QTHR_OK) return true;
     if (st == QTHR_NOT_CANCELLABLE || st == QTHR_CANCELLED || st == QTHR_SHUTDOWN) return false;
+    throw Error(st);
+  }
+
+  /**
+   * \brief (0.2) Stops the job: withdraws it if it is still queued (exactly like
+   *   cancel()), or, if it is running and the Runtime has Options::on_interrupt,
+   *   calls that hook on this thread to ask the engine to stop it.
+   *
+   * \return true if the job was withdrawn (get() throws QTHR_CANCELLED) or the hook
+   *   was called (the job then ends as the engine decides, and get() returns or
+   *   throws whatever it did); false if it is running and there is no on_interrupt,
+   *   if it already finished or expired, or if !valid().
+   * \throws what on_interrupt threw; qthr::Error for a failure of the library
+   *   (e.g. QTHR_FORKED).
+   */
+  bool interrupt() {
+    if (!fut_) return false;
+    std::exception_ptr &hook_error = detail::interrupt_error();
+    hook_error = nullptr;
+    qthr_status st = qthr_interrupt(fut_);
+    if (hook_error) std::rethrow_exception(std::exchange(hook_error, nullptr));
+    if (st == QTHR_OK) return true;
+    if (st == QTHR_NOT_CANCELLABLE) return false;
     throw Error(st);
   }
 
@@ -680,7 +802,7 @@ private:
   bool wait_ns(std::int64_t ns) const {
     if (!fut_) throw Error(QTHR_INVALID_ARGUMENT);
     qthr_status st = qthr_wait(fut_, ns, nullptr);
-    if (st == QTHR_OK || st == QTHR_CANCELLED) return true;
+    if (st == QTHR_OK || st == QTHR_CANCELLED || st == QTHR_EXPIRED) return true;
     if (st == QTHR_TIMEOUT) return false;
     throw Error(st);
   }
@@ -737,7 +859,9 @@ public:
     cfg.cpu = opts.cpu_;
     state_->on_start = opts.on_start_;
     state_->on_stop = opts.on_stop_;
+    state_->on_interrupt = opts.on_interrupt_;
     if (state_->on_start) cfg.on_start = &qthr_cpp_detail_on_start;
+    if (state_->on_interrupt) cfg.on_interrupt = &qthr_cpp_detail_on_interrupt;
     cfg.on_stop = &qthr_cpp_detail_on_stop; // always: it also frees an orphaned state
     cfg.hook_ctx = state_.get();
     QTHR_CPP_HB_RELEASE(state_.get()); // the hooks, to the worker
@@ -786,25 +910,32 @@ public:
    *   QTHR_QUEUE_FULL (nonblocking runtime, or a submit from the worker to its own full queue).
    */
   template <class F, class... Args,
+            class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, SubmitOptions>>,
             class R = std::remove_cv_t<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>>>
   Future<R> submit(F &&f, Args &&...args) {
-    static_assert(!std::is_reference_v<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>>,
-                  "qthr: jobs returning a reference are not supported; return a value or a pointer");
-    using JobT = detail::Job<R, std::decay_t<F>, std::decay_t<Args>...>;
-    auto *job = new JobT(std::forward<F>(f), std::forward<Args>(args)...);
-    detail::JobBase *base = job;
-    qthr_future *fut = nullptr;
-    QTHR_CPP_HB_RELEASE(base); // the callable and its arguments, to the worker (or a canceller)
-    qthr_status st = qthr_submit(rt_, &qthr_cpp_detail_run_job, base, &fut);
-    if (st != QTHR_OK) {
-      delete job; // never queued: the callable dies here
-      throw Error(st);
-    }
-    // The completion callback holds the second reference; it runs exactly once
-    // (at once if the job already finished). If it cannot be registered (a
-    // broken runtime), that reference is leaked rather than risk a use-after-free.
-    (void)qthr_future_then(fut, &qthr_cpp_detail_job_resolved, base);
-    return Future<R>(fut, job);
+    return submit_impl<R>(nullptr, std::forward<F>(f), std::forward<Args>(args)...);
+  }
+
+  /**
+   * \brief (0.2) Like submit(f, args...), with a deadline and/or urgency (qthr_submit_ex).
+   *
+   * \code
+   * auto g = rt.submit(qthr::SubmitOptions{}.deadline(std::chrono::milliseconds(50)).urgent(), fn);
+   * \endcode
+   * A job that has not started by its deadline never runs: get() throws
+   * qthr::Error with status() == QTHR_EXPIRED, and its callable is destroyed
+   * where the library resolves it. An urgent job runs before every queued normal
+   * job. \throws as submit(f, args...); also qthr::Error(QTHR_NO_MEMORY) if the
+   *   urgent lane cannot be allocated (on its first use).
+   */
+  template <class F, class... Args,
+            class R = std::remove_cv_t<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>>>
+  Future<R> submit(const SubmitOptions &opts, F &&f, Args &&...args) {
+    qthr_submit_opts o{};
+    o.size = sizeof o;
+    o.deadline_ns = opts.deadline_ns();
+    o.priority = opts.is_urgent() ? 1u : 0u;
+    return submit_impl<R>(&o, std::forward<F>(f), std::forward<Args>(args)...);
   }
 
   /**
@@ -849,7 +980,8 @@ public:
     }
   }
 
-  /// \brief Counters of the runtime (submitted, completed, cancelled, queue length, high water).
+  /// \brief Counters of the runtime (submitted, completed, cancelled, queue length, high water,
+  ///   expired).
   qthr_stats stats() const {
     qthr_stats s{};
     s.size = sizeof s;
@@ -864,6 +996,29 @@ public:
   qthr_runtime *native_handle() const noexcept { return rt_; }
 
 private:
+  template <class R, class F, class... Args>
+  Future<R> submit_impl(const qthr_submit_opts *opts, F &&f, Args &&...args) {
+    static_assert(!std::is_reference_v<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>>,
+                  "qthr: jobs returning a reference are not supported; return a value or a pointer");
+    using JobT = detail::Job<R, std::decay_t<F>, std::decay_t<Args>...>;
+    auto *job = new JobT(std::forward<F>(f), std::forward<Args>(args)...);
+    detail::JobBase *base = job;
+    qthr_future *fut = nullptr;
+    QTHR_CPP_HB_RELEASE(base); // the callable and its arguments, to the worker (or a canceller)
+    qthr_status st = opts ? qthr_submit_ex(rt_, &qthr_cpp_detail_run_job, base, opts, &fut)
+                          : qthr_submit(rt_, &qthr_cpp_detail_run_job, base, &fut);
+    if (st != QTHR_OK) {
+      delete job; // never queued: the callable dies here
+      throw Error(st);
+    }
+    // The completion callback holds the second reference; it runs exactly once
+    // (at once if the job already finished): after the job ran, or when it was
+    // cancelled, interrupted while queued or expired. If it cannot be registered
+    // (a broken runtime), that reference is leaked rather than risk a use-after-free.
+    (void)qthr_future_then(fut, &qthr_cpp_detail_job_resolved, base);
+    return Future<R>(fut, job);
+  }
+
   void close() noexcept {
     if (!rt_) {
       state_.reset();
@@ -1033,6 +1188,17 @@ inline void qthr_cpp_detail_on_stop(void *hook_ctx) {
     return;
   }
   QTHR_CPP_HB_RELEASE(state);
+}
+
+inline void qthr_cpp_detail_on_interrupt(void *hook_ctx) {
+  // On the interrupting thread, inside qthr_interrupt: Future::interrupt() rethrows.
+  auto *state = static_cast<qthr::detail::RuntimeState *>(hook_ctx);
+  QTHR_CPP_HB_ACQUIRE(state);
+  try {
+    state->on_interrupt->invoke();
+  } catch (...) {
+    qthr::detail::interrupt_error() = std::current_exception();
+  }
 }
 }
 /// \endcond

@@ -3,8 +3,8 @@
 // hooks (captures written before the Runtime, state written on the worker and read
 // after shutdown), submit/get from several threads (captures in, results out, move-only
 // and throwing jobs), call(), cancel() from another thread, then(), the destructor of a
-// Future on a thread other than the one that submitted, shutdown(cancel) with queued
-// jobs. ctest expects no ThreadSanitizer report at all (consumer.tsan); built with
+// Future on a thread other than the one that submitted, interrupt() through on_interrupt,
+// an expired deadline and an urgent job, shutdown(cancel) with queued jobs. ctest expects no ThreadSanitizer report at all (consumer.tsan); built with
 // -DQTHR_CPP_NO_TSAN_ANNOTATIONS it must produce reports (consumer.tsan_unannotated: the
 // check really sees hand-offs).
 #include <qthr.hpp>
@@ -59,9 +59,11 @@ int main() {
   std::string config = "configured on main"; // read by on_start on the worker
   std::unique_ptr<Engine> engine;
   long stopped_calls = -1; // written by on_stop on the worker, read after shutdown
+  std::atomic<bool> stop_requested{false}; // set by on_interrupt, polled by a job
   {
     qthr::Runtime rt{qthr::Options{}
                          .thread_name("tsan-engine")
+                         .on_interrupt([&] { stop_requested = true; })
                          .on_start([&] {
                            engine = std::make_unique<Engine>();
                            engine->rows[0] = config;
@@ -141,6 +143,33 @@ int main() {
     canceller.join();
     gate.open();
     blocker.get();
+
+    // interrupt(): the hook runs on this thread and stops the job through a flag.
+    std::atomic<bool> started{false};
+    auto long_job = rt.submit([&] {
+      started = true;
+      while (!stop_requested.load()) std::this_thread::yield();
+      return std::string("stopped");
+    });
+    while (!started.load()) std::this_thread::yield();
+    expect(long_job.interrupt(), "interrupt");
+    expect(long_job.get() == "stopped", "interrupted job");
+
+    // A deadline that passes while the worker is busy, and an urgent job.
+    Gate gate3;
+    auto blocker3 = rt.submit([&gate3] { gate3.wait(); });
+    auto stale = rt.submit(qthr::SubmitOptions{}.deadline(std::chrono::milliseconds(5)),
+                           [s = std::string(64, 'e')] { return s; });
+    auto urgent = rt.submit(qthr::SubmitOptions{}.urgent(), [s = std::string(64, 'u')] { return s; });
+    try {
+      (void)stale.get();
+      expect(false, "expired");
+    } catch (const qthr::Error &e) {
+      expect(e.status() == QTHR_EXPIRED, "expired status");
+    }
+    gate3.open();
+    expect(urgent.get() == std::string(64, 'u'), "urgent");
+    blocker3.get();
 
     // Queued jobs left for shutdown(cancel), their Futures dropped first.
     Gate gate2;

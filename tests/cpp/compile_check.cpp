@@ -71,6 +71,12 @@ int qthr_cpp_compile_check() {
   awaits(rt, out);
   a += out;
 #endif
+  qthr::Runtime interruptible{qthr::Options{}.on_interrupt([] {}).on_start([] {})};
+  auto fi = interruptible.submit(qthr::SubmitOptions{}.deadline(std::chrono::milliseconds(50)).urgent(), [] { return 1; });
+  qthr::SubmitOptions so;
+  so.deadline(std::chrono::seconds(1)).urgent(false);
+  auto fo = interruptible.submit(so, twice, 3);
+  c = c || fi.interrupt() || fo.cancel() || so.is_urgent() || so.deadline_ns() == 0;
   qthr_stats st = rt.stats();
   bool ow = rt.on_worker() || rt.valid() || fs.valid() || fs.native_handle() == nullptr || rt.native_handle() == nullptr;
   try {
@@ -80,5 +86,5 @@ int qthr_cpp_compile_check() {
     return static_cast<int>(e.status());
   }
   return v + w + c + ow + static_cast<int>(s) + (mo.p ? 1 : 0) + (mo2.p ? 1 : 0) + a +
-         static_cast<int>(str.size() + st.submitted + qthr::version());
+         static_cast<int>(str.size() + st.submitted + st.expired + qthr::version());
 }
