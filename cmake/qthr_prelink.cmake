@@ -53,6 +53,8 @@ foreach(sym IN LISTS exports)
   list(APPEND roots "--undefined=${sym}")
 endforeach()
 
+get_filename_component(out_dir "${OUT}" DIRECTORY)
+file(MAKE_DIRECTORY "${out_dir}")
 set(tmp "${OUT}.partial")
 execute_process(COMMAND "${LD}" -r --gc-sections ${roots} -o "${tmp}" "${ARCHIVE}"
                 RESULT_VARIABLE rc ERROR_VARIABLE err)
