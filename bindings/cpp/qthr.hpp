@@ -9,8 +9,12 @@
  * \code
  * qthr::Runtime rt{qthr::Options{}.thread_name("engine").on_start([] { engine_init(); })};
  * qthr::Future<int> f = rt.submit([] { return engine_query(); });
- * int v = f.get();                  // rethrows whatever the callable threw
+ * int v = f.get();                  // rethrows whatever the callable threw; taken once
  * int w = rt.call([] { return 7; }); // submit + get, no heap allocation
+ * rt.submit(load).then([](qthr::Future<Row> r) { show(r.get()); });   // on completion
+ * auto g = rt.submit(qthr::SubmitOptions{}.deadline(std::chrono::milliseconds(50)).urgent(), fn);
+ * g.interrupt();                     // withdraw, or Options::on_interrupt if running
+ * int x = co_await rt.submit(query); // C++20: resumes on the worker, or via(executor)
  * \endcode
  *
  * Guarantees of the binding:
@@ -576,9 +580,10 @@ class Runtime;
  *   consumers, take it once and share it (e.g. a std::shared_ptr).
  * - Dropping a Future never cancels its job; the job still runs.
  * - A Future may outlive its Runtime.
- * - get(), wait(), wait_for(), wait_until(), is_ready(), cancel() may be called
- *   from several threads at once on the same Future; none of them may race
- *   with moving or destroying it (then(), co_await and operator= move it).
+ * - get(), wait(), wait_for(), wait_until(), is_ready(), cancel(), interrupt()
+ *   may be called from several threads at once on the same Future; none of them
+ *   may race with moving or destroying it (then() and operator= move it; a
+ *   co_await takes the result and needs the Future until the coroutine resumes).
  *
  * \tparam T the callable's result type; may be void. References are not supported.
  */
