@@ -15,6 +15,17 @@ if ((${#need_debs[@]})); then
   apt-get install -y -qq --no-install-recommends "${need_debs[@]}"
 fi
 
+# ---- C/C++ packaging checks (tests/consumer, abi/) ---------------------------------------
+# abidw/abidiff for the ABI check (ctest abi.check). The sanitizer runtimes the C++ and
+# consumer tests use (libasan, liblsan, libtsan) come with gcc; valgrind is in the list above.
+if ! command -v abidiff >/dev/null 2>&1; then
+  echo "install-deps: apt-get install abigail-tools"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends abigail-tools
+fi
+# ---- end of C/C++ packaging checks -------------------------------------------------------
+
 command -v cargo >/dev/null || { echo "install-deps: cargo (rustup) is required" >&2; exit 1; }
 command -v go >/dev/null || { echo "install-deps: go is required" >&2; exit 1; }
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
