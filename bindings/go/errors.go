@@ -127,3 +127,10 @@ func (e *PanicError) Unwrap() error {
 	}
 	return nil
 }
+
+// LibraryVersion returns the version of the qthr C library linked in
+// (qthr_version), as "major.minor.patch".
+func LibraryVersion() string {
+	v := uint32(C.qthr_version())
+	return fmt.Sprintf("%d.%d.%d", v>>16, (v>>8)&0xff, v&0xff)
+}

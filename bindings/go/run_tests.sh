@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Test entry point of the Go binding (bindings/go) and its example (examples/go):
-# builds the library, go vet, go test -race, a benchmark smoke run, the example.
+# checks the prebuilt archive against the sources, go vet, staticcheck, go test
+# -race, the other link modes, a consumer module, a benchmark smoke run, the example.
 # Works from any directory; exits non-zero on the first failure.
 set -euo pipefail
 
@@ -10,22 +11,27 @@ export GOTOOLCHAIN=local
 export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
 export CGO_ENABLED=1
 
-echo "== go: building the library (cargo build --release)"
-(cd "$root" && cargo build --release --quiet)
-lib="$root/target/release/libqthr.a"
-test -f "$lib" && test -f "$root/include/qthr.h"
-
-# Go's build cache does not look at the contents of libqthr.a or of the header
-# (outside the package): fold a digest of both into the cgo flags so that a
-# changed library always means a rebuilt and relinked binding.
-lib_id="$(cat "$lib" "$root/include/qthr.h" | sha256sum | cut -c1-16)"
-export CGO_CFLAGS="${CGO_CFLAGS:--g -O2} -DQTHR_GO_LIB_ID=$lib_id"
-
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-
 cd "$here"
 echo "== go: $(go version)"
+
+# By default the package links the archive it carries (internal/prebuilt): it
+# must have been built from these very sources. If not, this fails at once and
+# names the one command that regenerates it.
+echo "== go: the prebuilt archive and header copy match the core's sources"
+QTHR_GO_REQUIRE_REPO=1 go test -count=1 -run '^TestPrebuiltMatchesSources$' ./internal/tests
+
+echo "== go: building the library (cargo build --release) for -tags qthr_repo / qthr_dynamic"
+(cd "$root" && cargo build --release -j2 --quiet)
+lib="$root/target/release/libqthr.a"
+test -f "$lib" && test -f "$root/include/qthr.h"
+# Go's build cache does not look at target/release/libqthr.a (outside the
+# module): with those tags, fold a digest of it into the cgo flags so that a
+# changed library always means a rebuilt and relinked binding.
+lib_id="$(cat "$lib" "$root/include/qthr.h" | sha256sum | cut -c1-16)"
+repo_cflags="${CGO_CFLAGS:--g -O2} -DQTHR_GO_LIB_ID=$lib_id"
+
 echo "== go vet"
 go vet ./...
 (cd "$root/examples/go" && go vet ./...)
@@ -36,8 +42,14 @@ go test -race -count=1 -timeout 300s ./...
 echo "== go test with GOEXPERIMENT=cgocheck2 (checks every Go pointer stored into C memory)"
 GOEXPERIMENT=cgocheck2 go test -count=1 -timeout 300s ./internal/tests
 
+echo "== go test (the checkout's target/release/libqthr.a, -tags qthr_repo)"
+CGO_CFLAGS="$repo_cflags" go test -tags qthr_repo -count=1 -timeout 120s -run 'TestSubmitWaitCallDo|TestCallC|TestPanicsAreErrors' ./internal/tests
+
 echo "== go test (shared library, -tags qthr_dynamic)"
-go test -tags qthr_dynamic -count=1 -timeout 120s -run 'TestSubmitWaitCallDo|TestCallC|TestPanicsAreErrors' ./internal/tests
+CGO_CFLAGS="$repo_cflags" go test -tags qthr_dynamic -count=1 -timeout 120s -run 'TestSubmitWaitCallDo|TestCallC|TestPanicsAreErrors' ./internal/tests
+
+echo "== go: consumer modules (replace to a read-only copy, go mod vendor, module cache; CGO_ENABLED=0)"
+bash "$here/test-consumer.sh"
 
 echo "== benchmark smoke (-benchtime=100x)"
 go test -run '^$' -bench . -benchtime=100x -count=1 -timeout 120s ./internal/tests > "$tmp/bench.txt"
