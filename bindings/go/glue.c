@@ -2,7 +2,7 @@
 #include "glue.h"
 #include "_cgo_export.h"
 
-// The job function of every Go job: arg is the cgo.Handle of the job.
+// The job function of every Go job: arg names the job's slot (index and generation).
 static void *qthrgo_job(void *arg) {
 	qthrGoJob((uintptr_t)arg);
 	return NULL;
@@ -40,16 +40,21 @@ static qthr_status submit_then(qthr_runtime *rt, uintptr_t h, qthr_future **out)
 }
 
 qthr_status qthrgo_submit(qthr_runtime *rt, uintptr_t h, qthr_future **out) {
-	return submit_then(rt, h, out);
-}
-
-qthr_status qthrgo_post(qthr_runtime *rt, uintptr_t h) {
 	qthr_future *f = NULL;
 	qthr_status st = submit_then(rt, h, &f);
-	if (st == QTHR_OK) {
+	if (st != QTHR_OK) {
+		return st;
+	}
+	if (out != NULL) {
+		*out = f;
+	} else {
 		qthr_future_free(f);
 	}
-	return st;
+	return QTHR_OK;
+}
+
+qthr_status qthrgo_stop(qthr_future *f) {
+	return qthr_cancel(f);
 }
 
 qthr_status qthrgo_call(qthr_runtime *rt, uintptr_t h) {
@@ -89,8 +94,8 @@ static void qthrgo_on_stop(void *ctx) {
 	qthrgo_worker_thread = 0;
 }
 
-qthr_status qthrgo_init(const char *name, size_t queue_capacity, int nonblocking, int cpu,
-                        uintptr_t hooks, qthr_runtime **out) {
+qthr_status qthrgo_init(const char *name, size_t queue_capacity, int cpu, uintptr_t hooks,
+                        qthr_runtime **out) {
 	qthr_config cfg;
 	qthr_config_init(&cfg);
 	if (name != NULL) {
@@ -99,7 +104,9 @@ qthr_status qthrgo_init(const char *name, size_t queue_capacity, int nonblocking
 	if (queue_capacity != 0) {
 		cfg.queue_capacity = queue_capacity;
 	}
-	cfg.nonblocking = nonblocking;
+	// Always nonblocking: a submitter that finds the queue full waits in Go
+	// (room.go), not in C holding an OS thread.
+	cfg.nonblocking = 1;
 	cfg.cpu = cpu;
 	cfg.on_start = qthrgo_on_start;
 	cfg.on_stop = qthrgo_on_stop;

@@ -11,17 +11,18 @@
 
 // qthr_submit of the Go job h, plus qthr_future_then so that a job that never
 // runs (cancelled, or dropped by qthr_shutdown(QTHR_CANCEL)) still resolves its
-// Go future. One cgo transition for both.
+// Go future. One cgo transition for both. out NULL: the future is released at
+// once (fire and forget).
 qthr_status qthrgo_submit(qthr_runtime *rt, uintptr_t h, qthr_future **out);
-// Fire and forget: like qthrgo_submit, but the future is released at once.
-qthr_status qthrgo_post(qthr_runtime *rt, uintptr_t h);
+// Withdraws a queued job, or interrupts a running one (qthr_interrupt).
+qthr_status qthrgo_stop(qthr_future *f);
 // qthr_call of the Go job h (runs inline when called on the worker).
 qthr_status qthrgo_call(qthr_runtime *rt, uintptr_t h);
 // qthr_call of a C function: no Go code runs on the worker.
 qthr_status qthrgo_call_c(qthr_runtime *rt, void *fn, void *arg, void **result);
 // qthr_init with the Go hooks (hooks == 0: no hooks).
-qthr_status qthrgo_init(const char *name, size_t queue_capacity, int nonblocking, int cpu,
-                        uintptr_t hooks, qthr_runtime **out);
+qthr_status qthrgo_init(const char *name, size_t queue_capacity, int cpu, uintptr_t hooks,
+                        qthr_runtime **out);
 // 1 on the worker thread of any runtime created by this binding.
 int qthrgo_on_worker_thread(void);
 // qthr_set_log_callback with the Go log sink (max_level 0: off).
