@@ -39,11 +39,15 @@ static qthr_status submit_then(qthr_runtime *rt, uintptr_t h, qthr_future **out)
 	return QTHR_OK;
 }
 
-qthr_status qthrgo_submit(qthr_runtime *rt, uintptr_t h, qthr_future **out) {
+qthr_status qthrgo_submit(qthr_runtime *rt, uintptr_t h, qthr_future **out, int64_t linger_ns) {
 	qthr_future *f = NULL;
 	qthr_status st = submit_then(rt, h, &f);
 	if (st != QTHR_OK) {
 		return st;
+	}
+	if (linger_ns > 0) {
+		// See Runtime.submit: stay in C (the P stealable) while a short job runs.
+		(void)qthr_wait(f, linger_ns, NULL);
 	}
 	if (out != NULL) {
 		*out = f;

@@ -13,7 +13,7 @@
 // runs (cancelled, or dropped by qthr_shutdown(QTHR_CANCEL)) still resolves its
 // Go future. One cgo transition for both. out NULL: the future is released at
 // once (fire and forget).
-qthr_status qthrgo_submit(qthr_runtime *rt, uintptr_t h, qthr_future **out);
+qthr_status qthrgo_submit(qthr_runtime *rt, uintptr_t h, qthr_future **out, int64_t linger_ns);
 // Withdraws a queued job, or interrupts a running one (qthr_interrupt).
 qthr_status qthrgo_stop(qthr_future *f);
 // qthr_call of the Go job h (runs inline when called on the worker).

@@ -361,7 +361,7 @@ func (rt *Runtime) submit(ctx context.Context, j *job, wantFuture bool) (*C.qthr
 		if wantFuture {
 			out = &cf
 		}
-		st := Status(C.qthrgo_submit(rt.c, C.uintptr_t(arg), out))
+		st := Status(C.qthrgo_submit(rt.c, C.uintptr_t(arg), out, C.int64_t(submitLinger())))
 		rt.g.exit()
 		runtime.KeepAlive(rt)
 		if st == StatusOK {
@@ -383,6 +383,20 @@ func (rt *Runtime) submit(ctx context.Context, j *job, wantFuture bool) (*C.qthr
 		}
 		w = nil
 	}
+}
+
+// submitLinger is how long a submit stays in C after queuing, waiting for the
+// job to finish (it returns sooner if it does), when GOMAXPROCS is 1. There
+// the worker's callback into Go needs the one P: while the submitter is in C
+// the worker can take it (and the submitter take it back when the worker
+// returns to C); once the submitter runs Go code again, whichever side comes
+// second waits for the Go scheduler's monitor to move the P, 20 us to 10 ms.
+// So a short job is best left to finish while its submitter is still in C.
+func submitLinger() time.Duration {
+	if runtime.GOMAXPROCS(0) == 1 && !onWorkerThread() {
+		return 50 * time.Microsecond
+	}
+	return 0
 }
 
 // Post queues fn to run on the worker and forgets it (fire and forget). Nobody
