@@ -80,6 +80,9 @@ type Runtime struct {
 	closing   chan struct{} // closed when Shutdown begins: waiters for room give up
 	closeOnce sync.Once
 
+	oneP     atomic.Bool // GOMAXPROCS is 1 (see submitLinger)
+	jobsSeen uint64      // Go jobs started: written by the worker only
+
 	closeMu sync.Mutex            // serialises Close
 	final   atomic.Pointer[Stats] // the counters when Close freed the runtime
 }
@@ -130,6 +133,7 @@ func New(cfg Config) (*Runtime, error) {
 	defer C.free(unsafe.Pointer(cname))
 
 	rt := &Runtime{g: newGuard(), name: name, nonblocking: cfg.Nonblocking, closing: make(chan struct{})}
+	rt.oneP.Store(runtime.GOMAXPROCS(0) == 1)
 	rt.hooks = &hooks{name: name, onStart: cfg.OnStart, onStop: cfg.OnStop}
 	rt.hooksH = cgo.NewHandle(rt.hooks)
 	var c *C.qthr_runtime
@@ -361,7 +365,7 @@ func (rt *Runtime) submit(ctx context.Context, j *job, wantFuture bool) (*C.qthr
 		if wantFuture {
 			out = &cf
 		}
-		st := Status(C.qthrgo_submit(rt.c, C.uintptr_t(arg), out, C.int64_t(submitLinger())))
+		st := Status(C.qthrgo_submit(rt.c, C.uintptr_t(arg), out, C.int64_t(rt.submitLinger())))
 		rt.g.exit()
 		runtime.KeepAlive(rt)
 		if st == StatusOK {
@@ -392,11 +396,22 @@ func (rt *Runtime) submit(ctx context.Context, j *job, wantFuture bool) (*C.qthr
 // returns to C); once the submitter runs Go code again, whichever side comes
 // second waits for the Go scheduler's monitor to move the P, 20 us to 10 ms.
 // So a short job is best left to finish while its submitter is still in C.
-func submitLinger() time.Duration {
-	if runtime.GOMAXPROCS(0) == 1 && !onWorkerThread() {
+//
+// runtime.GOMAXPROCS takes the scheduler's lock: not on every submit. The
+// worker refreshes rt.oneP every 256 jobs (it alone counts them), New sets it.
+func (rt *Runtime) submitLinger() time.Duration {
+	if rt.oneP.Load() && !onWorkerThread() {
 		return 50 * time.Microsecond
 	}
 	return 0
+}
+
+// noteJob is called by the worker for every Go job it starts.
+func (rt *Runtime) noteJob() {
+	rt.jobsSeen++
+	if rt.jobsSeen%256 == 0 {
+		rt.oneP.Store(runtime.GOMAXPROCS(0) == 1)
+	}
 }
 
 // Post queues fn to run on the worker and forgets it (fire and forget). Nobody
