@@ -280,10 +280,9 @@ func (rt *Runtime) call(ctx context.Context, fn func() (any, error), t typedFn) 
 		return j, nil
 	}
 	defer C.qthr_future_free(cf)
-	select {
-	case <-j.done:
+	// Future.wait: briefly in C (the fast hand-off), then a select on ctx.
+	if (&Future{j: j, rt: rt, c: cf}).wait(ctx) == nil {
 		return j, nil
-	case <-done:
 	}
 	// Withdraw it if still queued; interrupt it if running. Either way the
 	// caller is not kept waiting.
