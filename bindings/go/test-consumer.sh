@@ -7,7 +7,8 @@
 #   2. `go mod vendor` (then built with the copy out of reach);
 #   3. the module cache, fetched through a GOPROXY (a file:// proxy serving a
 #      module zip of bindings/go, as a tag bindings/go/vX.Y.Z would be served);
-# and CGO_ENABLED=0 fails with the package's explanation.
+# and CGO_ENABLED=0 fails with the package's explanation. Also the other way,
+# -tags qthr_system: pkg-config against the library installed by CMake.
 # Called by run_tests.sh; works from any directory.
 set -euo pipefail
 
@@ -142,7 +143,28 @@ printf 'module example.com/consumer\n\ngo 1.24\n\nrequire %s %s\n' "$mod" "$ver"
    go build -o app .) || fail "go build from the module cache"
 check_binary "$tmp/c3/app" "module cache (GOPROXY)"
 
-# 4. CGO_ENABLED=0: a clear build error, not a wall of undefined C names.
+# 4. -tags qthr_system: #cgo pkg-config against an installed qthr (cmake --install
+#    of this checkout, whose library run_tests.sh has just built), with an rpath.
+root="$(cd "$here/../.." && pwd)"
+if command -v cmake >/dev/null && command -v pkg-config >/dev/null; then
+  cmake -S "$root" -B "$tmp/cmake" -DCMAKE_BUILD_TYPE=Release -DQTHR_BUILD_TESTS=OFF \
+        -DQTHR_BUILD_EXAMPLES=OFF > "$tmp/cmake.log" 2>&1 \
+    && cmake --build "$tmp/cmake" >> "$tmp/cmake.log" 2>&1 \
+    && cmake --install "$tmp/cmake" --prefix "$tmp/prefix" >> "$tmp/cmake.log" 2>&1 \
+    || { cat "$tmp/cmake.log" >&2; fail "cmake install of the library"; }
+  pc="$(dirname "$(find "$tmp/prefix" -name qthr.pc | head -1)")"
+  libdir="$(PKG_CONFIG_PATH="$pc" pkg-config --variable=libdir qthr)"
+  (cd "$tmp/c1" && rm -rf vendor && plain PKG_CONFIG_PATH="$pc" CGO_LDFLAGS="-Wl,-rpath,$libdir" \
+     go build -tags qthr_system -o app-system .) || fail "go build -tags qthr_system (pkg-config)"
+  out="$(plain "$tmp/c1/app-system")" || fail "qthr_system: the program failed"
+  [[ "$out" == "consumer ok: qthr "*" result 42" ]] || fail "qthr_system: unexpected output: $out"
+  ldd "$tmp/c1/app-system" | grep -q "libqthr.so.0 => $libdir/" || fail "qthr_system: not linked to $libdir: $(ldd "$tmp/c1/app-system")"
+  echo "consumer test: -tags qthr_system (pkg-config, installed in $tmp/prefix): $out"
+else
+  echo "consumer test: -tags qthr_system skipped (no cmake or pkg-config)"
+fi
+
+# 5. CGO_ENABLED=0: a clear build error, not a wall of undefined C names.
 if out="$(cd "$tmp/c1" && plain CGO_ENABLED=0 go build -o app-nocgo . 2>&1)"; then
   fail "CGO_ENABLED=0 build succeeded"
 fi
