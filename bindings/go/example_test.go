@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	qthr "github.com/qthr/qthr/bindings/go"
@@ -232,4 +233,47 @@ func ExampleRuntime_Close() {
 	// OnStop
 	// <nil>
 	// 3
+}
+
+// A deadline to start by: a job still queued when it passes never runs.
+func ExampleRuntime_SubmitOpts() {
+	rt, _ := qthr.New(qthr.Config{})
+	defer rt.Close()
+	release := make(chan struct{})
+	started := make(chan struct{})
+	_, _ = rt.Submit(func() (any, error) { close(started); <-release; return nil, nil })
+	<-started
+	late, _ := rt.SubmitOpts(func() (any, error) { return "too late", nil },
+		qthr.SubmitOptions{Deadline: 10 * time.Millisecond})
+	urgent, _ := rt.SubmitOpts(func() (any, error) { return "first", nil }, qthr.SubmitOptions{Urgent: true})
+	_, err := late.Wait(context.Background()) // returns once the deadline passed
+	fmt.Println(errors.Is(err, qthr.ErrExpired))
+	close(release)
+	v, _ := urgent.Wait(context.Background())
+	fmt.Println(v)
+	// Output:
+	// true
+	// first
+}
+
+// OnInterrupt asks the engine to stop the running job (here: a flag it polls).
+func ExampleFuture_Interrupt() {
+	var stop atomic.Bool
+	rt, _ := qthr.New(qthr.Config{OnInterrupt: func() { stop.Store(true) }})
+	defer rt.Close()
+	running := make(chan struct{})
+	fut, _ := rt.Submit(func() (any, error) {
+		close(running)
+		for !stop.Load() {
+			time.Sleep(time.Millisecond)
+		}
+		return "stopped early", nil
+	})
+	<-running
+	fmt.Println(fut.Interrupt())
+	v, _ := fut.Wait(context.Background())
+	fmt.Println(v)
+	// Output:
+	// true
+	// stopped early
 }

@@ -61,23 +61,16 @@ func qthrGoJob(arg C.uintptr_t) {
 func qthrGoResolved(arg C.uintptr_t, st C.uint32_t) {
 	j := slotLookup(uintptr(arg))
 	// nil: the job ran (the slot went with it) and the library still reports
-	// another status, only conceivable for an internal error: nothing to do.
-	if j == nil || !j.state.CompareAndSwap(jobQueued, jobNotRun) {
+	// another status, only conceivable for an internal error; or a waiter
+	// already resolved it (an expired job): nothing to do.
+	if j == nil {
 		return
 	}
-	slotPut(j.arg)
 	err := statusErr(Status(st))
 	if err == nil {
 		err = ErrInternal
 	}
-	j.err = err
-	j.state.Store(jobNotRun) // publish err (the CAS above came before the write)
-	if j.rt.room.n.Load() > 0 {
-		j.rt.room.signal()
-	}
-	if j.done != nil {
-		close(j.done)
-	}
+	j.resolveNotRun(err)
 }
 
 // qthrGoOnStart runs Config.OnStart on the worker; non-zero fails qthr_init.

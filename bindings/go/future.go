@@ -86,6 +86,8 @@ func (f *Future) wait(ctx context.Context) error {
 			return context.DeadlineExceeded
 		case StatusWouldDeadlock, StatusForked, StatusInvalidArgument:
 			return statusErr(st)
+		case StatusExpired:
+			f.j.resolveNotRun(ErrExpired) // unless the then-callback did already
 		}
 		// Resolved (ran, cancelled, expired): the Go side is, or is about to be.
 		<-f.j.done
@@ -105,10 +107,30 @@ func (f *Future) wait(ctx context.Context) error {
 		st := Status(C.qthr_wait(f.c, C.int64_t(timeout), nil))
 		releaseCWait()
 		runtime.KeepAlive(f)
+		if st == StatusExpired {
+			f.j.resolveNotRun(ErrExpired)
+		}
 		if st != StatusTimeout {
 			<-f.j.done
 			return nil
 		}
+	}
+	if !f.j.deadline.IsZero() {
+		// A job with a deadline: when it passes, ask the library whether the
+		// job started (qthr_wait resolves it as expired if not).
+		t := time.NewTimer(time.Until(f.j.deadline))
+		defer t.Stop()
+		select {
+		case <-f.j.done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		if Status(C.qthr_wait(f.c, 0, nil)) == StatusExpired {
+			f.j.resolveNotRun(ErrExpired)
+		}
+		runtime.KeepAlive(f)
 	}
 	select {
 	case <-f.j.done:

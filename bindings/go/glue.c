@@ -19,9 +19,16 @@ static void qthrgo_then(void *ctx, qthr_status st, void *result) {
 	}
 }
 
-static qthr_status submit_then(qthr_runtime *rt, uintptr_t h, qthr_future **out) {
+static qthr_status submit_then(qthr_runtime *rt, uintptr_t h, int64_t deadline_ns, uint32_t priority,
+                               qthr_future **out) {
 	qthr_future *f = NULL;
-	qthr_status st = qthr_submit(rt, qthrgo_job, (void *)h, &f);
+	qthr_status st;
+	if (deadline_ns == 0 && priority == 0) {
+		st = qthr_submit(rt, qthrgo_job, (void *)h, &f);
+	} else {
+		qthr_submit_opts opts = {sizeof opts, deadline_ns, priority};
+		st = qthr_submit_ex(rt, qthrgo_job, (void *)h, &opts, &f);
+	}
 	if (st != QTHR_OK) {
 		return st;
 	}
@@ -39,9 +46,10 @@ static qthr_status submit_then(qthr_runtime *rt, uintptr_t h, qthr_future **out)
 	return QTHR_OK;
 }
 
-qthr_status qthrgo_submit(qthr_runtime *rt, uintptr_t h, qthr_future **out, int64_t linger_ns) {
+qthr_status qthrgo_submit(qthr_runtime *rt, uintptr_t h, int64_t deadline_ns, uint32_t priority,
+                          qthr_future **out, int64_t linger_ns) {
 	qthr_future *f = NULL;
-	qthr_status st = submit_then(rt, h, &f);
+	qthr_status st = submit_then(rt, h, deadline_ns, priority, &f);
 	if (st != QTHR_OK) {
 		return st;
 	}
@@ -58,7 +66,7 @@ qthr_status qthrgo_submit(qthr_runtime *rt, uintptr_t h, qthr_future **out, int6
 }
 
 qthr_status qthrgo_stop(qthr_future *f) {
-	return qthr_cancel(f);
+	return qthr_interrupt(f);
 }
 
 qthr_status qthrgo_call(qthr_runtime *rt, uintptr_t h) {
@@ -91,6 +99,10 @@ static int qthrgo_on_start(void *ctx) {
 	return rc;
 }
 
+static void qthrgo_on_interrupt(void *ctx) {
+	qthrGoOnInterrupt((uintptr_t)ctx);
+}
+
 static void qthrgo_on_stop(void *ctx) {
 	if (ctx != NULL) {
 		qthrGoOnStop((uintptr_t)ctx);
@@ -99,9 +111,11 @@ static void qthrgo_on_stop(void *ctx) {
 }
 
 qthr_status qthrgo_init(const char *name, size_t queue_capacity, int cpu, uintptr_t hooks,
-                        qthr_runtime **out) {
+                        int interruptible, qthr_runtime **out) {
 	qthr_config cfg;
-	qthr_config_init(&cfg);
+	// Every field of the header this is compiled against (the function-like
+	// macro qthr_config_init does the same; cgo cannot call macros).
+	qthr_config_init_sized(&cfg, sizeof cfg);
 	if (name != NULL) {
 		cfg.thread_name = name;
 	}
@@ -115,6 +129,7 @@ qthr_status qthrgo_init(const char *name, size_t queue_capacity, int cpu, uintpt
 	cfg.on_start = qthrgo_on_start;
 	cfg.on_stop = qthrgo_on_stop;
 	cfg.hook_ctx = (void *)hooks;
+	cfg.on_interrupt = interruptible ? qthrgo_on_interrupt : NULL;
 	return qthr_init(&cfg, out);
 }
 
@@ -131,7 +146,7 @@ void qthrgo_set_log(int max_level) {
 	}
 }
 
-qthr_status qthrgo_stats(const qthr_runtime *rt, uint64_t out[5]) {
+qthr_status qthrgo_stats(const qthr_runtime *rt, uint64_t out[6]) {
 	qthr_stats s;
 	s.size = sizeof s;
 	qthr_status st = qthr_get_stats(rt, &s);
@@ -141,6 +156,7 @@ qthr_status qthrgo_stats(const qthr_runtime *rt, uint64_t out[5]) {
 		out[2] = s.cancelled;
 		out[3] = s.queue_len;
 		out[4] = s.queue_high_water;
+		out[5] = s.expired;
 	}
 	return st;
 }

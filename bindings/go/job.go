@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/qthr/qthr/bindings/go/internal/counters"
 )
@@ -50,6 +51,29 @@ type job struct {
 	// qthr_call returned.
 	async bool
 	post  bool // fire and forget: nobody reads val/err, so failures are logged
+	// SubmitOptions: the deadline as qthr_submit_opts has it, and as a time
+	// for waiters (set once queued); priority 1 is urgent.
+	deadlineNs int64
+	deadline   time.Time
+	priority   uint32
+}
+
+// resolveNotRun resolves a job that never ran (and never will) with err,
+// unless something resolved it first; it reports whether it did.
+func (j *job) resolveNotRun(err error) bool {
+	if !j.state.CompareAndSwap(jobQueued, jobNotRun) {
+		return false
+	}
+	slotPut(j.arg)
+	j.err = err
+	j.state.Store(jobNotRun) // publish err (the CAS above came before the write)
+	if j.rt.room.n.Load() > 0 {
+		j.rt.room.signal() // its place in the queue is free
+	}
+	if j.done != nil {
+		close(j.done)
+	}
+	return true
 }
 
 var jobPool = sync.Pool{New: func() any { return new(job) }}

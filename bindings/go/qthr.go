@@ -48,6 +48,15 @@ type Config struct {
 	// OnStop runs on the worker after the last job, when the runtime shuts
 	// down. A panic is recovered and logged.
 	OnStop func()
+	// OnInterrupt, if set, makes running jobs interruptible: Future.Interrupt,
+	// and CallCtx / DoCtx whose ctx ends while their job runs, call it to ask
+	// the engine to stop the job. It runs on the INTERRUPTING goroutine, not
+	// on the worker, while the job runs (never after it returned), so it must
+	// only do what the engine allows from another thread (sqlite3_interrupt,
+	// lua_sethook, setting a flag the job polls) and return quickly: the
+	// worker waits for it before it starts another job. A panic is recovered
+	// and logged.
+	OnInterrupt func()
 
 	// Nonblocking makes a submit to a full queue fail with ErrQueueFull
 	// instead of waiting for room.
@@ -134,10 +143,11 @@ func New(cfg Config) (*Runtime, error) {
 
 	rt := &Runtime{g: newGuard(), name: name, nonblocking: cfg.Nonblocking, closing: make(chan struct{})}
 	rt.oneP.Store(runtime.GOMAXPROCS(0) == 1)
-	rt.hooks = &hooks{name: name, onStart: cfg.OnStart, onStop: cfg.OnStop}
+	rt.hooks = &hooks{name: name, onStart: cfg.OnStart, onStop: cfg.OnStop, onInterrupt: cfg.OnInterrupt}
 	rt.hooksH = cgo.NewHandle(rt.hooks)
 	var c *C.qthr_runtime
-	st := Status(C.qthrgo_init(cname, C.size_t(cfg.QueueCapacity), C.int(cpu), C.uintptr_t(rt.hooksH), &c))
+	st := Status(C.qthrgo_init(cname, C.size_t(cfg.QueueCapacity), C.int(cpu), C.uintptr_t(rt.hooksH),
+		C.int(boolInt(cfg.OnInterrupt != nil)), &c))
 	started, startErr := rt.hooks.sync()
 	if st != StatusOK {
 		rt.hooksH.Delete()
@@ -229,6 +239,13 @@ func doCtx[T any](ctx context.Context, rt *Runtime, fn func() (T, error)) (T, er
 	jerr := j.err
 	rt.recycle(j)
 	return t.val, jerr
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // recycle returns a finished synchronous job to the pool.
@@ -364,7 +381,8 @@ func (rt *Runtime) submit(ctx context.Context, j *job, wantFuture bool) (*C.qthr
 		if wantFuture {
 			out = &cf
 		}
-		st := Status(C.qthrgo_submit(rt.c, C.uintptr_t(arg), out, C.int64_t(rt.submitLinger())))
+		st := Status(C.qthrgo_submit(rt.c, C.uintptr_t(arg), C.int64_t(j.deadlineNs), C.uint32_t(j.priority),
+			out, C.int64_t(rt.submitLinger())))
 		rt.g.exit()
 		runtime.KeepAlive(rt)
 		if st == StatusOK {
@@ -476,6 +494,7 @@ type Stats struct {
 	Cancelled      uint64 // jobs resolved without running
 	QueueLen       uint64 // jobs queued now
 	QueueHighWater uint64 // most jobs ever queued at once
+	Expired        uint64 // jobs whose deadline passed before they started (also counted in Cancelled)
 }
 
 // Stats returns the runtime's counters. Exact when the runtime is quiescent;
@@ -494,7 +513,7 @@ func (rt *Runtime) Stats() Stats {
 }
 
 func (rt *Runtime) stats() (Stats, bool) {
-	var out [5]C.uint64_t
+	var out [6]C.uint64_t
 	if C.qthrgo_stats(rt.c, &out[0]) != 0 {
 		return Stats{}, false
 	}
@@ -504,6 +523,7 @@ func (rt *Runtime) stats() (Stats, bool) {
 		Cancelled:      uint64(out[2]),
 		QueueLen:       uint64(out[3]),
 		QueueHighWater: uint64(out[4]),
+		Expired:        uint64(out[5]),
 	}, true
 }
 

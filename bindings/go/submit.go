@@ -2,7 +2,11 @@
 
 package qthr
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"time"
+)
 
 // Submit queues fn to run on the worker and returns its Future at once (or
 // after waiting for room when the queue is full, parked in Go, unless
@@ -34,6 +38,11 @@ func (rt *Runtime) submitFuture(ctx context.Context, j *job) (*Future, error) {
 	if err != nil {
 		return nil, err
 	}
+	if j.deadlineNs > 0 {
+		// The library measures the deadline from its submit; taken after it
+		// here, so that waiters never ask before the library's deadline.
+		j.deadline = time.Now().Add(time.Duration(j.deadlineNs))
+	}
 	return newFuture(rt, j, cf), nil
 }
 
@@ -49,4 +58,61 @@ func SubmitTyped[T any](rt *Runtime, fn func() (T, error)) (*FutureOf[T], error)
 		return nil, err
 	}
 	return &FutureOf[T]{f: f, t: t}, nil
+}
+
+// SubmitOptions are per-job options for Runtime.SubmitOpts (qthr_submit_ex).
+// The zero value is Submit's behaviour.
+type SubmitOptions struct {
+	// Deadline > 0: a job that has not STARTED within Deadline of its submit
+	// never runs; its Future resolves with ErrExpired, as soon as the
+	// deadline passes for a goroutine waiting on it (Wait), at the
+	// latest when the worker reaches it (it costs the worker no engine time).
+	// 0: no deadline. Negative: ErrInvalidArgument.
+	Deadline time.Duration
+	// Urgent: the job runs before every queued normal job (FIFO among urgent
+	// jobs); urgent jobs have room of their own, so a full queue of normal
+	// jobs does not hold them up.
+	Urgent bool
+}
+
+// SubmitOpts is Submit with per-job options: a deadline for the job to start
+// by and an urgent priority. Errors as Submit's; a negative Deadline is
+// ErrInvalidArgument (nothing queued).
+func (rt *Runtime) SubmitOpts(fn func() (any, error), opts SubmitOptions) (*Future, error) {
+	if fn == nil {
+		return nil, ErrInvalidArgument
+	}
+	j := &job{fn: fn, rt: rt, done: make(chan struct{})}
+	if err := j.setOptions(opts); err != nil {
+		return nil, err
+	}
+	return rt.submitFuture(context.Background(), j)
+}
+
+// SubmitTypedOpts is SubmitTyped with per-job options (see SubmitOptions).
+func SubmitTypedOpts[T any](rt *Runtime, fn func() (T, error), opts SubmitOptions) (*FutureOf[T], error) {
+	if fn == nil {
+		return nil, ErrInvalidArgument
+	}
+	t := &typed[T]{fn: fn}
+	j := &job{typed: t, rt: rt, done: make(chan struct{})}
+	if err := j.setOptions(opts); err != nil {
+		return nil, err
+	}
+	f, err := rt.submitFuture(context.Background(), j)
+	if err != nil {
+		return nil, err
+	}
+	return &FutureOf[T]{f: f, t: t}, nil
+}
+
+func (j *job) setOptions(opts SubmitOptions) error {
+	if opts.Deadline < 0 {
+		return fmt.Errorf("qthr: SubmitOptions.Deadline %v is negative: %w", opts.Deadline, ErrInvalidArgument)
+	}
+	j.deadlineNs = int64(opts.Deadline)
+	if opts.Urgent {
+		j.priority = 1
+	}
+	return nil
 }
