@@ -7,17 +7,17 @@
 package linux_amd64
 
 // Version is the version of the core (Cargo.toml) the archive was built from.
-const Version = "0.1.0"
+const Version = "0.2.0"
 
 // InputsSHA256 is the sha256 of inputs.txt: one "sha256  path" line per source
 // file of the core (src/, Cargo.toml, Cargo.lock, build.rs, include/qthr.h).
-const InputsSHA256 = "c8b9346e6d994df94567d691e97a340005d6bdfea29c0adef51e996b9cf28cff"
+const InputsSHA256 = "387c2716da22484f14c02e8dc1b33c67809a8bc0278fb4b8e50d5ce6f439b0b4"
 
 // ArchiveSHA256 is the sha256 of libqthr.a.
-const ArchiveSHA256 = "7e2f7b9b7636748b73d6794eade62f0897cb3c0a23160a25572414c889c1ffca"
+const ArchiveSHA256 = "d88b3e1d42e622b5c7a27c831224e7ba9df5e16b7ec6bd8dc6341fadb838abb7"
 
 // HeaderSHA256 is the sha256 of ../include/qthr.h, the header copy package qthr compiles against.
-const HeaderSHA256 = "0fbd7058bb251e57aa80a1699c497d7ceda372f77e029012da777f668235dc62"
+const HeaderSHA256 = "2bc3007d51d2c18b6f83a46f54915a336dafa24f72cf4b2d043f400ce6a671da"
 
 // Toolchain is the compiler that built the archive.
 const Toolchain = "rustc 1.95.0 (59807616e 2026-04-14)"
