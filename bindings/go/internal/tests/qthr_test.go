@@ -842,9 +842,18 @@ func TestStatsAndErrors(t *testing.T) {
 	if st.Submitted < 10 || st.Completed < 10 || st.QueueLen != 0 || st.QueueHighWater < 1 {
 		t.Fatalf("stats = %+v", st)
 	}
-	for s := qthr.StatusTimeout; s <= qthr.StatusPanic; s++ {
-		if s.String() == "" {
-			t.Fatalf("status %d has no string", s)
+	for s := qthr.StatusTimeout; s <= qthr.StatusExpired; s++ {
+		if s.String() == "" || strings.Contains(s.String(), "unknown") {
+			t.Fatalf("status %d has no string of its own: %q", s, s.String())
+		}
+	}
+	for _, c := range []struct {
+		s   qthr.Status
+		err error
+	}{{qthr.StatusNoMemory, qthr.ErrNoMemory}, {qthr.StatusExpired, qthr.ErrExpired}} {
+		var se *qthr.StatusError
+		if !errors.As(c.err, &se) || se.Status != c.s || !errors.Is(&qthr.StatusError{Status: c.s}, c.err) {
+			t.Fatalf("sentinel of status %d: %#v", c.s, c.err)
 		}
 	}
 	err := error(&qthr.StatusError{Status: qthr.StatusShutdown, Msg: "x"})
