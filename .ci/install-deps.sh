@@ -30,6 +30,15 @@ command -v cargo >/dev/null || { echo "install-deps: cargo (rustup) is required"
 command -v go >/dev/null || { echo "install-deps: go is required" >&2; exit 1; }
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 
+# --- Go binding (bindings/go/run_tests.sh): staticcheck, from the Go module proxy ---
+staticcheck_version=v0.8.2   # staticcheck 2026.2.2
+staticcheck_bin="$(go env GOPATH)/bin/staticcheck"
+if ! "$staticcheck_bin" -version 2>/dev/null | grep -q "(${staticcheck_version#v})"; then
+  echo "install-deps: go install honnef.co/go/tools/cmd/staticcheck@$staticcheck_version"
+  GOTOOLCHAIN=local GOFLAGS= go install "honnef.co/go/tools/cmd/staticcheck@$staticcheck_version"
+fi
+# --- end of the Go binding's block ---
+
 py=python3
 "$py" -c 'import pytest' 2>/dev/null || "$py" -m pip install -q pytest
 "$py" -c 'import setuptools, wheel' 2>/dev/null || "$py" -m pip install -q setuptools wheel
