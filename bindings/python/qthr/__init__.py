@@ -18,19 +18,23 @@ from __future__ import annotations
 
 from concurrent.futures import CancelledError, TimeoutError
 
-from ._errors import QthrError, ShutdownError, Status, status_str
-from ._lib import LIBRARY_PATH, LIB as _LIB, candidate_paths
+from ._cdef import CDEF
+from ._errors import ExpiredError, QthrError, ShutdownError, Status, status_str
+from ._futures import CFuture, Future
+from ._lib import LIBRARY_PATH, LIB as _LIB, candidate_paths, library_path
 from ._proxy import Proxy, unwrap
-from ._runtime import CFuture, Future, Runtime, runtimes, set_log_level
+from ._runtime import Options, Runtime, runtimes, set_log_level
 
 __all__ = [
     "Runtime",
+    "Options",
     "Future",
     "CFuture",
     "Proxy",
     "unwrap",
     "QthrError",
     "ShutdownError",
+    "ExpiredError",
     "CancelledError",
     "TimeoutError",
     "Status",
@@ -40,6 +44,8 @@ __all__ = [
     "set_log_level",
     "candidate_paths",
     "LIBRARY_PATH",
+    "library_path",
+    "CDEF",
     "__version__",
 ]
 

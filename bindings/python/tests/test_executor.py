@@ -218,7 +218,8 @@ def test_shutdown_from_worker():
 
 def test_stats(rt):
     before = rt.stats()
-    assert set(before) == {"submitted", "completed", "cancelled", "queue_len", "queue_high_water"}
+    assert set(before) == {"submitted", "completed", "cancelled", "queue_len", "queue_high_water",
+                           "expired"}
     assert all(isinstance(v, int) for v in before.values())
     for _ in range(10):
         rt.call(int)
