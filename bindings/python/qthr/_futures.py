@@ -131,12 +131,17 @@ class Future(_FutureBase[T]):
             result = fn(*args, **kwargs)
         except BaseException as exc:  # SystemExit, KeyboardInterrupt too
             del fn, args, kwargs
+            if rt._on_interrupt is not None:
+                rt._job_returned(self)
+            rt._n_done += 1  # counted before it resolves: a waiter that returns sees it
             _finish(self, None, exc)
             del exc
         else:
             del fn, args, kwargs
+            if rt._on_interrupt is not None:
+                rt._job_returned(self)
+            rt._n_done += 1
             _finish(self, result, None)
-        rt._n_done += 1
 
     def _qthr_refused(self, exc: BaseException) -> None:
         """Its drainer could not be queued (shutdown): the job fails with ``exc``."""

@@ -283,17 +283,22 @@ class _AJob:
             result = ctx.run(fn, *args, **kwargs)
         except BaseException as exc:
             del fn, args, kwargs, ctx
+            if rt._on_interrupt is not None:
+                rt._job_returned(self)
+            rt._n_done += 1
             inbox.items.append((afut, exc, True))
             del exc
         else:
             del fn, args, kwargs, ctx
+            if rt._on_interrupt is not None:
+                rt._job_returned(self)
+            rt._n_done += 1
             inbox.items.append((afut, result, False))
         if not inbox.dirty:
             inbox.dirty = True
             if not rt._dirty:
                 rt._dirty_since = _perf_counter()
             rt._dirty.append(inbox)
-        rt._n_done += 1
 
     def _qthr_withdraw(self) -> bool:
         try:
@@ -354,11 +359,11 @@ class _PostJob:
             return
         rt._n_started += 1
         fn, args = c
+        rt._n_done += 1
         try:
             fn(*args)
         except BaseException:
             _logger.exception("qthr: a fire-and-forget job raised")
-        rt._n_done += 1
 
     def _qthr_withdraw(self) -> bool:
         if self.__dict__.pop("_qthr_c", None) is None:
@@ -976,10 +981,14 @@ class Runtime(concurrent.futures.Executor):
         b.cfut = out.value
         with self._lock:
             self._n_drains += 1
-            # Others may append only once the drainer is queued, and only if no
-            # C job closed the lane meanwhile (it might be queued before ours).
-            if self._open is None and not b.closed and not self._closed and self._epoch == epoch:
-                self._open = b
+            # Others may append only once the drainer is queued, and only to the
+            # batch whose drainer is the last one queued: if any other job was
+            # queued (and registered) since before ours, ours may not be last.
+            # Either way the batch open so far is closed: a thread whose last job
+            # is in ``b`` must not put its next one in a batch queued before ``b``.
+            publish = not b.closed and not self._closed and self._epoch == epoch
+            self._epoch += 1
+            self._open = b if publish else None
 
     def _flush_inboxes(self) -> None:
         dirty = self._dirty
@@ -1030,8 +1039,16 @@ class Runtime(concurrent.futures.Executor):
         try:
             job._qthr_run(self)
         finally:
-            with self._ilock:  # waits for an on_interrupt call in flight
-                self._running.pop()
+            self._job_returned(job)
+
+    def _job_returned(self, job: Any) -> None:
+        """The job's function returned: from now on on_interrupt is not called
+        for it. Waits for a call in flight, before the job's future resolves."""
+        running = self._running
+        if running and running[-1] is job:
+            with self._ilock:
+                if running and running[-1] is job:
+                    running.pop()
 
     def _maybe_wake_submitters(self) -> None:
         with self._lock:
