@@ -81,8 +81,8 @@ def _cancel_and_notify(fut: "concurrent.futures.Future[Any]") -> None:
     CANCELLED_AND_NOTIFIED); this does both, at most once.
     """
     concurrent.futures.Future.cancel(fut)
-    with fut._condition:  # type: ignore[attr-defined]
-        if fut._state == CANCELLED:  # type: ignore[attr-defined]
+    with fut._condition:  # type: ignore[attr-defined,unused-ignore]
+        if fut._state == CANCELLED:  # type: ignore[attr-defined,unused-ignore]
             fut.set_running_or_notify_cancel()
 
 
@@ -311,7 +311,7 @@ def _finish(fut: "Future[Any]", result: Any, exc: Optional[BaseException]) -> No
                     waiter.add_result(fut)
         cond.notify_all()
     if d.get("_done_callbacks"):
-        fut._invoke_callbacks()  # type: ignore[attr-defined]
+        fut._invoke_callbacks()  # type: ignore[attr-defined,unused-ignore]
 
 
 # --- C jobs -------------------------------------------------------------------------
@@ -370,7 +370,7 @@ class CFuture(_FutureBase[int]):
 
     def _qthr_watch(self) -> None:
         """From now on the reaper resolves this future when the job finishes."""
-        with self._condition:  # type: ignore[attr-defined]
+        with self._condition:  # type: ignore[attr-defined,unused-ignore]
             if self._qthr_watched or not self._qthr_cfut:
                 return
             self._qthr_watched = True

@@ -53,6 +53,7 @@ import concurrent.futures
 import contextvars
 import ctypes
 import gc
+import importlib
 import itertools
 import logging
 import os
@@ -78,12 +79,12 @@ from typing import (
 )
 
 from ._errors import QthrError, ShutdownError, Status, error_for
+from concurrent.futures._base import PENDING, RUNNING
+
 from ._futures import (
     _CANCELLED_STATES,
     _DONE,
     _MAIN_IDENT,
-    PENDING,
-    RUNNING,
     CFuture,
     Future,
     _finish,
@@ -109,9 +110,7 @@ from ._lib import (
 )
 
 if TYPE_CHECKING:
-    import sys as _sys
-
-    if _sys.version_info >= (3, 10):
+    if sys.version_info >= (3, 10):
         from typing import ParamSpec
     else:
         from typing_extensions import ParamSpec
@@ -442,9 +441,8 @@ def _cffi_address(obj: Any) -> Optional[int]:
     if type(obj).__module__ != "_cffi_backend":
         return None
     if _cffi_ffi is None:
-        import cffi  # a cffi object exists, so cffi is installed
-
-        _cffi_ffi = cffi.FFI()
+        # a cffi object exists, so cffi is installed (imported by name: no stubs needed)
+        _cffi_ffi = importlib.import_module("cffi").FFI()
     return int(_cffi_ffi.cast("uintptr_t", obj))
 
 
@@ -1554,7 +1552,7 @@ class _CoreFuture(Future[T]):
             if _jobs.pop(self._qthr_key, None) is not None or True:
                 self._qthr_job = None
                 concurrent.futures.Future.cancel(self)
-                with self._condition:  # type: ignore[attr-defined]
+                with self._condition:  # type: ignore[attr-defined,unused-ignore]
                     if self._state == "CANCELLED":
                         concurrent.futures.Future.set_running_or_notify_cancel(self)
         else:
