@@ -549,10 +549,28 @@ def _on_stop(ctx: Optional[int]) -> None:
             pass
     finally:
         _worker_idents.discard(_get_ident())
+        _forget_dummy_thread()
         state = hooks.gil_state
         hooks.gil_state = None
         if state is not None:
             _PyGILState_Release(state)
+
+
+def _forget_dummy_thread() -> None:
+    """The worker ends: drop the threading object made for it in _on_start (a
+    foreign thread's _DummyThread otherwise stays in threading.enumerate())."""
+    try:
+        ident = _get_ident()
+        lock = getattr(threading, "_active_limbo_lock", None)
+        active = getattr(threading, "_active", None)
+        if lock is None or active is None:
+            return
+        with lock:
+            t = active.get(ident)
+            if isinstance(t, threading._DummyThread):  # type: ignore[attr-defined,unused-ignore]
+                del active[ident]
+    except Exception:
+        pass
 
 
 def _on_interrupt(ctx: Optional[int]) -> None:

@@ -166,3 +166,13 @@ def test_light_future_waiters_and_callbacks(rt):
     assert not not_done and got == [3] and results == [7]
     assert sorted(f.result() for f in concurrent.futures.as_completed(futs)) == list(range(50))
     assert "finished" in repr(futs[0])
+
+
+def test_no_dead_worker_in_threading_enumerate():
+    before = {t.ident for t in threading.enumerate()}
+    for i in range(3):
+        with qthr.Runtime(name=f"gone-{i}") as rt:
+            ident = rt.call(threading.get_ident)
+            assert any(t.ident == ident and t.name == f"gone-{i}" for t in threading.enumerate())
+    after = {t.ident for t in threading.enumerate()}
+    assert after <= before | {threading.get_ident()}, [t for t in threading.enumerate()]
