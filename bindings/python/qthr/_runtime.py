@@ -208,7 +208,7 @@ class _Inbox:
     once per batch of completions, not once per job, and it does not compete
     for the GIL with a worker that is still running the batch."""
 
-    __slots__ = ("loop", "items", "scheduled", "dirty", "call_soon_threadsafe", "pending_kick")
+    __slots__ = ("loop", "items", "scheduled", "dirty", "call_soon_threadsafe")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -216,7 +216,6 @@ class _Inbox:
         self.scheduled = False  # a _deliver is queued on the loop
         self.dirty = False  # items the loop has not been told about
         self.call_soon_threadsafe = loop.call_soon_threadsafe
-        self.pending_kick: Optional[_Batch] = None  # loop thread only (see Runtime.run)
 
     def flush(self) -> None:
         """Worker: make sure the loop will deliver what is queued."""
