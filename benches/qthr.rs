@@ -63,9 +63,9 @@ impl Qthr {
     fn on_cpu(cpu: i32) -> Qthr {
         let mut cfg = std::mem::MaybeUninit::<qthr_config>::uninit();
         let mut rt = std::ptr::null_mut();
-        // SAFETY: qthr_config_init fills the whole struct; valid out-pointer.
+        // SAFETY: qthr_config_init_sized fills the whole struct; valid out-pointer.
         unsafe {
-            qthr_config_init(cfg.as_mut_ptr());
+            qthr_config_init_sized(cfg.as_mut_ptr(), std::mem::size_of::<qthr_config>());
             let mut cfg = cfg.assume_init();
             cfg.cpu = cpu;
             assert_eq!(qthr_init(&cfg, &mut rt), qthr_status::QTHR_OK);

@@ -13,7 +13,7 @@
 
 use crate::error::Error;
 use crate::future::{Job, Outcome};
-use crate::runtime::{Config, Executor, FutureRef, ShutdownMode};
+use crate::runtime::{Config, Executor, FutureRef, ShutdownMode, SubmitOptions};
 use crate::stats::Stats;
 use std::cell::UnsafeCell;
 use std::ffi::c_void;
@@ -74,6 +74,13 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Runs on the thread that calls [`Future::interrupt`] while the job runs:
+    /// ask the engine to stop (it must be safe to call from another thread).
+    pub fn on_interrupt(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
+        self.config.on_interrupt = Some(Box::new(f));
+        self
+    }
+
     /// Starts the worker; returns once `on_start` has finished.
     pub fn build(self) -> Result<Runtime, Error> {
         Ok(Runtime {
@@ -106,6 +113,17 @@ impl Runtime {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        self.submit_with(SubmitOptions::default(), f)
+    }
+
+    /// As [`Runtime::submit`], with a deadline to start by (an expired job
+    /// never runs: its future gives [`Error::Expired`]) or urgency (runs before
+    /// every queued normal job).
+    pub fn submit_with<F, T>(&self, opts: SubmitOptions, f: F) -> Result<Future<T>, Error>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
         let state = Arc::new(Boxed {
             f: UnsafeCell::new(Some(f)),
             result: UnsafeCell::new(None),
@@ -115,7 +133,7 @@ impl Runtime {
             arg: Arc::into_raw(state.clone()) as *mut c_void,
             on_cancel: Some(drop_boxed::<F, T>),
         };
-        match self.exec.submit(job, true) {
+        match self.exec.submit_with(job, opts, true) {
             Ok(fut) => Ok(Future {
                 fut: fut.expect("asked for a future"),
                 state,
@@ -292,10 +310,18 @@ impl<T> Future<T> {
         self.fut.cancel().is_ok()
     }
 
+    /// Withdraws the job if it has not started; if it runs, calls the
+    /// runtime's `on_interrupt` hook on this thread. True in both cases; false
+    /// if it finished, or runs and there is no hook.
+    pub fn interrupt(&self) -> bool {
+        self.fut.interrupt().is_ok()
+    }
+
     fn take(self) -> Result<T, Error> {
         match self.fut.outcome() {
             Some(Outcome::Done(_)) => {}
             Some(Outcome::Cancelled) => return Err(Error::Cancelled),
+            Some(Outcome::Expired) => return Err(Error::Expired),
             None => return Err(Error::Timeout),
         }
         // SAFETY: resolved as done (checked above); `self` is consumed.

@@ -15,16 +15,17 @@
 use crate::error::Error;
 use crate::future::{Continuation, Job, Outcome};
 use crate::log_bridge;
-use crate::runtime::{Config, Executor, FutureRef, ShutdownMode};
+use crate::runtime::{Config, Executor, FutureRef, ShutdownMode, SubmitOptions};
 use std::ffi::{c_void, CStr};
 use std::mem::ManuallyDrop;
 use std::os::raw::{c_char, c_int};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant};
 
 /// Major version of this header; matches `qthr_version() >> 16`.
 pub const QTHR_VERSION_MAJOR: u32 = 0;
 /// Minor version of this header; matches `(qthr_version() >> 8) & 0xff`.
-pub const QTHR_VERSION_MINOR: u32 = 1;
+pub const QTHR_VERSION_MINOR: u32 = 2;
 /// Patch version of this header; matches `qthr_version() & 0xff`.
 pub const QTHR_VERSION_PATCH: u32 = 0;
 
@@ -73,19 +74,33 @@ pub enum qthr_status {
     QTHR_NOT_CANCELLABLE = 9,
     /// An internal Rust panic was caught at the boundary.
     QTHR_PANIC = 10,
+    /// An allocation failed (queue ring, lane, completion slot, continuation
+    /// list): nothing was queued or started.
+    QTHR_NO_MEMORY = 11,
+    /// The job's deadline (qthr_submit_ex) passed before it started: it never
+    /// ran.
+    QTHR_EXPIRED = 12,
 }
 
 use qthr_status::*;
 
-/// How `qthr_shutdown` treats jobs still queued. The header declares it as
-/// `typedef enum qthr_shutdown_mode { QTHR_DRAIN = 0, QTHR_CANCEL = 1 }`
-/// (cbindgen.toml); Rust receives the raw value and validates it, since an
-/// out-of-range Rust enum would be undefined behaviour.
+/// How `qthr_shutdown` treats jobs still queued. Fixed width (`uint32_t`) in
+/// the header; out-of-range values are rejected with QTHR_INVALID_ARGUMENT.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShutdownModeC {
+    /// Run every queued job, then stop.
+    QTHR_DRAIN = 0,
+    /// Resolve every queued job as QTHR_CANCELLED at once, then stop.
+    QTHR_CANCEL = 1,
+}
+
+/// A `qthr_shutdown_mode` as C passes it: validated, never trusted to be in range.
 pub type qthr_shutdown_mode = u32;
-/// qthr_shutdown: run every queued job, then stop.
-pub const QTHR_DRAIN: qthr_shutdown_mode = 0;
-/// qthr_shutdown: resolve every queued job as QTHR_CANCELLED, then stop.
-pub const QTHR_CANCEL: qthr_shutdown_mode = 1;
+/// `QTHR_DRAIN` as the raw value C passes.
+pub const QTHR_DRAIN: qthr_shutdown_mode = ShutdownModeC::QTHR_DRAIN as u32;
+/// `QTHR_CANCEL` as the raw value C passes.
+pub const QTHR_CANCEL: qthr_shutdown_mode = ShutdownModeC::QTHR_CANCEL as u32;
 
 /// A `qthr_status` received from C: validated, never trusted to be in range.
 pub type StatusIn = u32;
@@ -139,6 +154,26 @@ pub struct qthr_config {
     pub hook_ctx: *mut c_void,
     /// -1 (default): no pinning; otherwise pin the worker to this CPU.
     pub cpu: c_int,
+    /// (0.2) NULL (default): running jobs cannot be interrupted. Otherwise
+    /// qthr_interrupt calls it, with hook_ctx, ON THE INTERRUPTING THREAD while
+    /// a job runs: it must only do what the engine allows from another thread
+    /// (sqlite3_interrupt, lua_sethook, setting a flag the engine polls) and
+    /// return quickly (the worker waits for it before starting another job).
+    pub on_interrupt: Option<unsafe extern "C" fn(hook_ctx: *mut c_void)>,
+}
+
+/// (0.2) Per-job options for `qthr_submit_ex`. Set `size` to
+/// sizeof(qthr_submit_opts); zero the rest for the defaults.
+#[repr(C)]
+pub struct qthr_submit_opts {
+    /// sizeof(qthr_submit_opts).
+    pub size: usize,
+    /// Positive: a job not STARTED within this many nanoseconds of its submit
+    /// never runs and resolves QTHR_EXPIRED; 0: no deadline; negative: invalid.
+    pub deadline_ns: i64,
+    /// 0: normal; 1: urgent, runs before every queued normal job (FIFO among
+    /// urgent jobs); other values are invalid.
+    pub priority: u32,
 }
 
 /// Counters of a runtime (see `qthr_get_stats`).
@@ -156,11 +191,21 @@ pub struct qthr_stats {
     pub queue_len: u64,
     /// The most jobs ever queued at once.
     pub queue_high_water: u64,
+    /// (0.2) Jobs that never ran because their deadline passed first (they
+    /// are counted in `cancelled` too).
+    pub expired: u64,
 }
 
-/// The smallest `size` accepted for each versioned struct (its first version).
-const CONFIG_V1_SIZE: usize = std::mem::size_of::<qthr_config>();
-const STATS_V1_SIZE: usize = std::mem::size_of::<qthr_stats>();
+/// The `size` of each version of the versioned structs: a caller compiled
+/// against any released header passes one of these; anything else is a bad
+/// size (QTHR_INVALID_ARGUMENT).
+const CONFIG_V1_SIZE: usize = std::mem::offset_of!(qthr_config, on_interrupt);
+const CONFIG_SIZES: [usize; 2] = [CONFIG_V1_SIZE, std::mem::size_of::<qthr_config>()];
+const STATS_SIZES: [usize; 2] = [
+    std::mem::offset_of!(qthr_stats, expired),
+    std::mem::size_of::<qthr_stats>(),
+];
+const OPTS_SIZES: [usize; 1] = [std::mem::size_of::<qthr_submit_opts>()];
 
 impl From<Error> for qthr_status {
     fn from(e: Error) -> qthr_status {
@@ -175,6 +220,8 @@ impl From<Error> for qthr_status {
             Error::Forked => QTHR_FORKED,
             Error::NotCancellable => QTHR_NOT_CANCELLABLE,
             Error::Panic => QTHR_PANIC,
+            Error::NoMemory => QTHR_NO_MEMORY,
+            Error::Expired => QTHR_EXPIRED,
         }
     }
 }
@@ -223,43 +270,96 @@ unsafe fn future(f: *const qthr_future) -> Result<ManuallyDrop<FutureRef>, Error
 
 #[derive(Clone, Copy)]
 struct SendPtr(*mut c_void);
-// SAFETY: the C caller hands this pointer to the worker on purpose.
+// SAFETY: the C caller hands this pointer to the worker (and, for on_interrupt,
+// to interrupting threads) on purpose.
 unsafe impl Send for SendPtr {}
+// SAFETY: as above.
+unsafe impl Sync for SendPtr {}
 
 static DEFAULT_NAME: &[u8] = b"qthr\0";
 
-/// Fills `cfg` with the defaults: size = sizeof(qthr_config), thread_name
-/// "qthr", queue_capacity 4096, blocking submits, no hooks, cpu -1.
-/// NULL is a no-op. Any thread.
+fn default_config() -> qthr_config {
+    qthr_config {
+        size: std::mem::size_of::<qthr_config>(),
+        thread_name: DEFAULT_NAME.as_ptr() as *const c_char,
+        queue_capacity: 4096,
+        nonblocking: 0,
+        on_start: None,
+        on_stop: None,
+        hook_ctx: std::ptr::null_mut(),
+        cpu: -1,
+        on_interrupt: None,
+    }
+}
+
+/// Fills the first `size` bytes of `cfg` with the defaults (bytes beyond this
+/// library's qthr_config are zeroed) and sets `cfg->size = size` when the size
+/// field fits. Defaults: thread_name "qthr", queue_capacity 4096, blocking
+/// submits, no hooks, cpu -1, no on_interrupt.
+///
+/// Do not call the exported `qthr_config_init` symbol from new code: the
+/// header's `qthr_config_init(cfg)` macro calls this function with
+/// `sizeof *(cfg)`, so a program gets exactly the fields it was compiled with.
+///
+/// Threads: any. NULL: no-op.
 #[no_mangle]
-pub unsafe extern "C" fn qthr_config_init(cfg: *mut qthr_config) {
+pub unsafe extern "C" fn qthr_config_init_sized(cfg: *mut qthr_config, size: usize) {
     let _ = catch_unwind(|| {
         if cfg.is_null() {
             return;
         }
-        // SAFETY: non-null; the caller provides a writable qthr_config.
+        let mut defaults = default_config();
+        defaults.size = size;
+        let known = size.min(std::mem::size_of::<qthr_config>());
+        // SAFETY: the caller provides `size` writable bytes at cfg; we write
+        // `known` bytes from a live local, then zero the rest.
         unsafe {
-            cfg.write(qthr_config {
-                size: std::mem::size_of::<qthr_config>(),
-                thread_name: DEFAULT_NAME.as_ptr() as *const c_char,
-                queue_capacity: 4096,
-                nonblocking: 0,
-                on_start: None,
-                on_stop: None,
-                hook_ctx: std::ptr::null_mut(),
-                cpu: -1,
-            })
-        };
+            let dst = cfg as *mut u8;
+            std::ptr::copy_nonoverlapping(&defaults as *const qthr_config as *const u8, dst, known);
+            std::ptr::write_bytes(dst.add(known), 0, size - known);
+        }
     });
+}
+
+/// The 0.1 entry point, kept for binaries built against the 0.1 header: fills
+/// exactly the 0.1 layout of qthr_config (its first 64 bytes on LP64, with
+/// `size` = 64) and never writes beyond it. Programs compiled against this
+/// header reach qthr_config_init_sized through the `qthr_config_init` macro.
+///
+/// Threads: any. NULL: no-op.
+#[no_mangle]
+pub unsafe extern "C" fn qthr_config_init(cfg: *mut qthr_config) {
+    // SAFETY: a 0.1 caller provides a 0.1-sized qthr_config.
+    unsafe { qthr_config_init_sized(cfg, CONFIG_V1_SIZE) };
+}
+
+/// Reads a caller's qthr_config: only its first `size` bytes (the rest take
+/// their defaults).
+///
+/// # Safety
+/// `cfg` points to at least `cfg->size` readable bytes.
+unsafe fn read_config(cfg: *const qthr_config) -> Result<qthr_config, Error> {
+    // SAFETY: the size field comes first and every version has it.
+    let size = unsafe { std::ptr::addr_of!((*cfg).size).read() };
+    if !CONFIG_SIZES.contains(&size) {
+        return Err(Error::InvalidArgument);
+    }
+    let mut c = default_config();
+    // SAFETY: `size` readable bytes (contract) into a local of at least that size.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            cfg as *const u8,
+            &mut c as *mut qthr_config as *mut u8,
+            size,
+        )
+    };
+    Ok(c)
 }
 
 fn config_from_c(cfg: Option<&qthr_config>) -> Result<Config, Error> {
     let Some(c) = cfg else {
         return Ok(Config::default());
     };
-    if !(CONFIG_V1_SIZE..=std::mem::size_of::<qthr_config>()).contains(&c.size) {
-        return Err(Error::InvalidArgument);
-    }
     let thread_name = if c.thread_name.is_null() {
         "qthr".to_owned()
     } else {
@@ -296,6 +396,14 @@ fn config_from_c(cfg: Option<&qthr_config>) -> Result<Config, Error> {
             unsafe { f(ctx.0) }
         }) as crate::runtime::StopHook
     });
+    let on_interrupt = c.on_interrupt.map(|f| {
+        Box::new(move || {
+            let ctx = ctx;
+            // SAFETY: the C caller supplied this hook for this context, to be
+            // called from interrupting threads.
+            unsafe { f(ctx.0) }
+        }) as crate::runtime::InterruptHook
+    });
     Ok(Config {
         thread_name,
         queue_capacity: c.queue_capacity,
@@ -303,6 +411,7 @@ fn config_from_c(cfg: Option<&qthr_config>) -> Result<Config, Error> {
         cpu,
         on_start,
         on_stop,
+        on_interrupt,
     })
 }
 
@@ -326,8 +435,13 @@ pub unsafe extern "C" fn qthr_init(
         if out.is_null() {
             return Err(Error::InvalidArgument);
         }
-        // SAFETY: a non-null cfg points to a caller-owned qthr_config.
-        let config = config_from_c(unsafe { cfg.as_ref() })?;
+        let config = if cfg.is_null() {
+            config_from_c(None)?
+        } else {
+            // SAFETY: a non-null cfg points to a caller-owned qthr_config of
+            // at least cfg->size bytes.
+            config_from_c(Some(&unsafe { read_config(cfg) }?))?
+        };
         let exec = Executor::start(config)?;
         // SAFETY: out is non-null and writable (checked above).
         unsafe { *out = Box::into_raw(Box::new(exec)) as *mut qthr_runtime };
@@ -367,6 +481,95 @@ pub unsafe extern "C" fn qthr_submit(
         }
         Ok(())
     })
+}
+
+/// (0.2) Queues `fn(arg)` with per-job options: a deadline to start by and a
+/// priority. `opts` NULL is exactly qthr_submit.
+///
+/// - `opts->deadline_ns` > 0: a job that has not STARTED that many nanoseconds
+///   (CLOCK_MONOTONIC) after this call never runs and resolves QTHR_EXPIRED
+///   (waiters and then-callbacks see it; it counts in the stats). It costs the
+///   worker no engine time: it is resolved when the worker reaches it, or
+///   earlier by a thread waiting on its future (qthr_wait returns QTHR_EXPIRED
+///   as soon as the deadline passes); there is no timer thread.
+/// - `opts->priority` 1 (urgent): runs before every queued normal job, FIFO
+///   among urgent jobs; it has room of its own (queue_capacity jobs), so a
+///   full main queue does not hold it up. Submitted from another runtime's
+///   worker, it goes to the calls lane like any such job (served first too).
+///
+/// Returns as qthr_submit; also QTHR_INVALID_ARGUMENT (nothing queued) for a
+/// bad `opts->size`, a negative deadline or a priority other than 0 and 1, and
+/// QTHR_NO_MEMORY if the urgent lane's ring cannot be allocated (on its first
+/// use). Any thread, the worker included.
+#[no_mangle]
+pub unsafe extern "C" fn qthr_submit_ex(
+    rt: *mut qthr_runtime,
+    func: qthr_fn,
+    arg: *mut c_void,
+    opts: *const qthr_submit_opts,
+    out: *mut *mut qthr_future,
+) -> qthr_status {
+    guard(|| {
+        // SAFETY: a non-null rt comes from qthr_init.
+        let rt = unsafe { runtime(rt) }?;
+        let func = func.ok_or(Error::InvalidArgument)?;
+        let opts = if opts.is_null() {
+            SubmitOptions::default()
+        } else {
+            // SAFETY: a non-null opts points to at least opts->size bytes.
+            submit_options(unsafe { read_opts(opts) }?)?
+        };
+        let job = Job {
+            func,
+            arg,
+            on_cancel: None,
+        };
+        if let Some(f) = rt.submit_with(job, opts, !out.is_null())? {
+            // SAFETY: out is non-null (we asked for a future only then).
+            unsafe { *out = f.into_raw() as *mut qthr_future };
+        }
+        Ok(())
+    })
+}
+
+/// Reads only the first `opts->size` bytes of a caller's options.
+///
+/// # Safety
+/// `opts` points to at least `opts->size` readable bytes.
+unsafe fn read_opts(opts: *const qthr_submit_opts) -> Result<qthr_submit_opts, Error> {
+    // SAFETY: the size field comes first.
+    let size = unsafe { std::ptr::addr_of!((*opts).size).read() };
+    if !OPTS_SIZES.contains(&size) {
+        return Err(Error::InvalidArgument);
+    }
+    let mut o = qthr_submit_opts {
+        size,
+        deadline_ns: 0,
+        priority: 0,
+    };
+    // SAFETY: `size` readable bytes into a local of at least that size.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            opts as *const u8,
+            &mut o as *mut qthr_submit_opts as *mut u8,
+            size,
+        )
+    };
+    Ok(o)
+}
+
+fn submit_options(o: qthr_submit_opts) -> Result<SubmitOptions, Error> {
+    let deadline = match o.deadline_ns {
+        0 => None,
+        ns if ns > 0 => Instant::now().checked_add(Duration::from_nanos(ns as u64)),
+        _ => return Err(Error::InvalidArgument),
+    };
+    let urgent = match o.priority {
+        0 => false,
+        1 => true,
+        _ => return Err(Error::InvalidArgument),
+    };
+    Ok(SubmitOptions { deadline, urgent })
 }
 
 /// Queues `n` jobs `fns[i](args[i])` at once, in order, with a single wake-up
@@ -451,6 +654,29 @@ pub unsafe extern "C" fn qthr_wait(
     })
 }
 
+/// (0.2) Stops a job: a queued one is withdrawn exactly as by qthr_cancel
+/// (QTHR_OK; waiters get QTHR_CANCELLED); a running one, if its runtime has
+/// `on_interrupt`, is asked to stop: the hook is called ON THIS THREAD and this
+/// returns QTHR_OK (the job ends as the engine decides; its future resolves as
+/// usual, with whatever the job returns). QTHR_NOT_CANCELLABLE if it is running
+/// and the runtime has no on_interrupt, or if it already finished (or
+/// expired). QTHR_INVALID_ARGUMENT for NULL; QTHR_FORKED for a pending future
+/// inherited from the parent process.
+///
+/// The hook is called only while the job runs, and it never overlaps a later
+/// job: the worker, once the job returned, waits for a hook still in flight
+/// before it starts anything else. A hook that saw the job running may still
+/// be returning just after the job did; so an engine flag the hook sets should
+/// be cleared by the engine when its next call starts (SQLite does) or by each
+/// job when it starts. Any thread.
+#[no_mangle]
+pub unsafe extern "C" fn qthr_interrupt(f: *mut qthr_future) -> qthr_status {
+    guard(|| {
+        // SAFETY: a non-null f comes from a submit call.
+        unsafe { future(f) }?.interrupt()
+    })
+}
+
 /// Cancels a job that has not started: returns QTHR_OK and the job will never
 /// run (waiters get QTHR_CANCELLED; continuations run on this thread, now).
 /// QTHR_OK again if it was already cancelled; QTHR_NOT_CANCELLABLE if it started
@@ -470,6 +696,7 @@ unsafe fn run_then(data: [*mut c_void; 2], outcome: Outcome) {
     let (st, result) = match outcome {
         Outcome::Done(r) => (QTHR_OK, r),
         Outcome::Cancelled => (QTHR_CANCELLED, std::ptr::null_mut()),
+        Outcome::Expired => (QTHR_EXPIRED, std::ptr::null_mut()),
     };
     // SAFETY: the C caller registered this callback with this context.
     unsafe { cb(data[1], st, result) };
@@ -617,20 +844,27 @@ pub unsafe extern "C" fn qthr_get_stats(
         let rt = unsafe { runtime(rt) }?;
         // SAFETY: a non-null out points to a caller-owned qthr_stats.
         let size = unsafe { arg(out) }?.size;
-        if !(STATS_V1_SIZE..=std::mem::size_of::<qthr_stats>()).contains(&size) {
+        if !STATS_SIZES.contains(&size) {
             return Err(Error::InvalidArgument);
         }
         let s = rt.stats()?;
-        // SAFETY: non-null, and at least the V1 size (checked).
+        let snapshot = qthr_stats {
+            size,
+            submitted: s.submitted,
+            completed: s.completed,
+            cancelled: s.cancelled,
+            queue_len: s.queue_len,
+            queue_high_water: s.queue_high_water,
+            expired: s.expired,
+        };
+        // SAFETY: non-null, with `size` writable bytes (the size of a known
+        // version, at most ours: checked above).
         unsafe {
-            out.write(qthr_stats {
+            std::ptr::copy_nonoverlapping(
+                &snapshot as *const qthr_stats as *const u8,
+                out as *mut u8,
                 size,
-                submitted: s.submitted,
-                completed: s.completed,
-                cancelled: s.cancelled,
-                queue_len: s.queue_len,
-                queue_high_water: s.queue_high_water,
-            })
+            )
         };
         Ok(())
     })
@@ -639,21 +873,7 @@ pub unsafe extern "C" fn qthr_get_stats(
 /// A static description of `st` (never NULL; unknown values get their own).
 #[no_mangle]
 pub extern "C" fn qthr_status_str(st: StatusIn) -> *const c_char {
-    let s: &'static [u8] = match st {
-        0 => b"ok\0",
-        1 => b"timed out: the future is still pending\0",
-        2 => b"cancelled: the job never ran\0",
-        3 => b"the runtime is shut down: nothing was queued\0",
-        4 => b"the queue is full: nothing was queued\0",
-        5 => b"invalid argument (a NULL pointer or a bad configuration)\0",
-        6 => b"the worker could not start (on_start failed or no thread)\0",
-        7 => b"would deadlock: the calling thread is the one it would wait for\0",
-        8 => b"this runtime belongs to the parent process (used after fork)\0",
-        9 => b"not cancellable: the job already started or finished\0",
-        10 => b"internal error: a panic was caught at the API boundary\0",
-        _ => b"unknown qthr status\0",
-    };
-    s.as_ptr() as *const c_char
+    crate::error::describe(st).as_ptr()
 }
 
 /// The library's version: major << 16 | minor << 8 | patch. Compare with the
@@ -684,7 +904,14 @@ pub unsafe extern "C" fn qthr_set_log_callback(
 /// A ready-made qthr_future_then callback: writes the 8-byte integer 1 to the
 /// file descriptor `(int)(intptr_t)ctx` (an eventfd, or a pipe's write end), so
 /// another thread or an event loop learns of the completion without any code of
-/// its own running on the worker. Errors (EAGAIN on a full pipe) are ignored.
+/// its own running on the worker.
+///
+/// It never blocks the worker: if the descriptor could not take the 8 bytes at
+/// once (a full pipe, or a blocking descriptor that is not ready), the
+/// notification is dropped. So the reader must treat a notification as "some
+/// futures resolved": drain the descriptor, then check every future it waits
+/// for (an eventfd accumulates, and never fills in practice). Other errors are
+/// ignored too.
 #[no_mangle]
 pub unsafe extern "C" fn qthr_then_notify_fd(
     ctx: *mut c_void,
@@ -694,11 +921,26 @@ pub unsafe extern "C" fn qthr_then_notify_fd(
     let _ = (st, result);
     let fd = ctx as isize as c_int;
     let one: u64 = 1;
+    let mut ready = libc::pollfd {
+        fd,
+        events: libc::POLLOUT,
+        revents: 0,
+    };
     loop {
+        // A zero-timeout poll first: on a blocking descriptor a write could
+        // otherwise stall the worker until the reader catches up.
+        // SAFETY: one live pollfd.
+        let n = unsafe { libc::poll(&mut ready, 1, 0) };
+        if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            continue;
+        }
+        if n != 1 || ready.revents & libc::POLLOUT == 0 {
+            return; // not writable now: drop it
+        }
         // SAFETY: writes 8 bytes from a live local.
         let n = unsafe { libc::write(fd, &one as *const u64 as *const c_void, 8) };
         if n >= 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-            break;
+            return;
         }
     }
 }

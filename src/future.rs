@@ -30,6 +30,9 @@ pub(crate) const CANCELLED: u32 = 3;
 const PHASE: u32 = 3;
 const WAITERS: u32 = 4;
 const HAS_THEN: u32 = 8;
+/// Set together with CANCELLED: the job was withdrawn because its deadline
+/// passed before it started.
+const EXPIRED: u32 = 16;
 
 /// A job: a plain function pointer and its argument. Runs on the worker.
 pub type JobFn = unsafe extern "C" fn(arg: *mut c_void) -> *mut c_void;
@@ -60,6 +63,8 @@ pub enum Outcome {
     Done(*mut c_void),
     /// The job never ran.
     Cancelled,
+    /// The job never ran: its deadline passed before it started.
+    Expired,
 }
 
 // SAFETY: the result pointer is an opaque value passed back to the submitter.
@@ -115,6 +120,12 @@ pub(crate) struct Slot {
     result: UnsafeCell<*mut c_void>,
     owner: UnsafeCell<OwnerId>,
     fork_gen: UnsafeCell<u64>,
+    /// The job must start before this, or it expires.
+    deadline: UnsafeCell<Option<Instant>>,
+    /// Threads inside `interrupt_running` (see there).
+    interrupters: AtomicU32,
+    /// Links slots taken together by `pool::take_many`, while they are not armed.
+    pub(crate) pool_next: UnsafeCell<*mut Slot>,
     /// Continuations (cold path: a lock only when `then` is used).
     thens: Mutex<Vec<Continuation>>,
 }
@@ -135,6 +146,9 @@ impl Slot {
             result: UnsafeCell::new(ptr::null_mut()),
             owner: UnsafeCell::new(ptr::null()),
             fork_gen: UnsafeCell::new(0),
+            deadline: UnsafeCell::new(None),
+            interrupters: AtomicU32::new(0),
+            pool_next: UnsafeCell::new(ptr::null_mut()),
             thens: Mutex::new(Vec::new()),
         }
     }
@@ -151,11 +165,27 @@ impl Slot {
             *self.result.get() = ptr::null_mut();
             *self.owner.get() = owner;
             *self.fork_gen.get() = gen;
+            *self.deadline.get() = None;
         }
         // Relaxed: the slot is not shared yet; publication through the queue
         // (release push / acquire pop) orders these stores for the worker.
         self.refs.store(refs, Ordering::Relaxed);
         self.state.store(QUEUED, Ordering::Relaxed);
+    }
+
+    /// Gives the armed (not yet published) job a deadline to start by.
+    ///
+    /// # Safety
+    /// As for `arm`: the caller owns the slot exclusively.
+    pub(crate) unsafe fn set_deadline(&self, deadline: Instant) {
+        // SAFETY: exclusive ownership (contract).
+        unsafe { *self.deadline.get() = Some(deadline) };
+    }
+
+    /// The deadline the job must start by, if any.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        // SAFETY: written before publication, read-only afterwards.
+        unsafe { *self.deadline.get() }
     }
 
     pub(crate) fn key(&self) -> usize {
@@ -187,18 +217,19 @@ impl Slot {
     pub(crate) fn outcome(&self) -> Option<Outcome> {
         // Acquire pairs with the release in `complete`/`cancel`, making `result`
         // (written before the resolving RMW) visible.
-        match self.state.load(Ordering::Acquire) & PHASE {
+        let s = self.state.load(Ordering::Acquire);
+        match s & PHASE {
             // SAFETY: DONE is set after `result` was written; never written again
             // until the slot is recycled, which needs every reference gone.
             DONE => Some(Outcome::Done(unsafe { *self.result.get() })),
-            CANCELLED => Some(Outcome::Cancelled),
+            CANCELLED => Some(resolved_unstarted(s)),
             _ => None,
         }
     }
 
-    /// QUEUED -> RUNNING. Returns the job if it was still queued (false: it was
-    /// cancelled while queued).
-    pub(crate) fn start(&self) -> Option<Job> {
+    /// QUEUED -> RUNNING. Returns the job if it was still queued; else how it
+    /// was resolved while queued (cancelled or expired).
+    pub(crate) fn start(&self) -> Result<Job, Outcome> {
         // fetch_or(RUNNING) moves QUEUED(0) to RUNNING(1) and leaves CANCELLED(3)
         // unchanged, so starting costs one RMW and cannot resurrect a cancelled
         // job. Acquire: the job fields were published before the slot was queued
@@ -206,9 +237,9 @@ impl Slot {
         let prev = self.state.fetch_or(RUNNING, Ordering::Acquire);
         if prev & PHASE == QUEUED {
             // SAFETY: only the worker takes the job, after winning QUEUED->RUNNING.
-            unsafe { (*self.job.get()).take() }
+            Ok(unsafe { (*self.job.get()).take() }.expect("an armed slot has its job"))
         } else {
-            None
+            Err(resolved_unstarted(prev))
         }
     }
 
@@ -228,19 +259,46 @@ impl Slot {
         let (state, key) = unsafe { (&(*this).state, (*this).key()) };
         // AcqRel: release publishes `result`; acquire makes continuations pushed
         // by `then` (under its lock, before it set HAS_THEN) visible to us.
-        let prev = state.swap(DONE, Ordering::AcqRel);
+        // SeqCst: also one half of the Dekker pair of `interrupt_running`.
+        let prev = state.swap(DONE, Ordering::SeqCst);
+        crate::sync::dekker_fence();
         // SAFETY: see the function's contract.
         unsafe { Slot::after_resolve(this, prev, key, Outcome::Done(result)) };
     }
 
     /// QUEUED -> CANCELLED. Returns false if the job had started or resolved
-    /// (true if this call, or an earlier one, cancelled it). Runs the job's
-    /// cancel hook, continuations (on this thread) and wakes waiters.
+    /// otherwise (true if this call, or an earlier one, cancelled it). Runs the
+    /// job's cancel hook, continuations (on this thread) and wakes waiters.
     ///
     /// # Safety
     /// `this` must be alive on entry; as for `complete`, a `Kind::Call` slot is
     /// not touched after the resolving CAS.
     pub(crate) unsafe fn cancel(this: *const Slot) -> bool {
+        // SAFETY: forwarded contract.
+        match unsafe { Slot::withdraw(this, CANCELLED) } {
+            Ok(()) => true,
+            Err(Some(Outcome::Cancelled)) => true,
+            Err(_) => false,
+        }
+    }
+
+    /// QUEUED -> CANCELLED + EXPIRED: the job missed its deadline. True if this
+    /// call expired it.
+    ///
+    /// # Safety
+    /// As for `cancel`.
+    pub(crate) unsafe fn expire(this: *const Slot) -> bool {
+        // SAFETY: forwarded contract.
+        unsafe { Slot::withdraw(this, CANCELLED | EXPIRED) }.is_ok()
+    }
+
+    /// Resolves a queued job without running it (`to`: CANCELLED, perhaps with
+    /// EXPIRED). `Err(None)`: it started (or ran); `Err(Some(o))`: it was
+    /// already resolved without running, as `o`.
+    ///
+    /// # Safety
+    /// As for `cancel`.
+    unsafe fn withdraw(this: *const Slot, to: u32) -> Result<(), Option<Outcome>> {
         // SAFETY: alive on entry (contract).
         let state = unsafe { &(*this).state };
         let key = state as *const AtomicU32 as usize;
@@ -249,14 +307,15 @@ impl Slot {
         loop {
             match cur & PHASE {
                 QUEUED => {}
-                CANCELLED => return true,
-                _ => return false,
+                CANCELLED => return Err(Some(resolved_unstarted(cur))),
+                _ => return Err(None),
             }
             // SAFETY: alive on entry; `kind` is read-only while queued.
             let kind = unsafe { (*this).kind() };
             // AcqRel: acquire sees continuations attached before HAS_THEN was set;
             // release orders the cancellation before waiters observe it.
-            match state.compare_exchange_weak(cur, CANCELLED, Ordering::AcqRel, Ordering::Relaxed) {
+            let next = (cur & !PHASE) | to;
+            match state.compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Relaxed) {
                 Ok(prev) => {
                     // Winning QUEUED->CANCELLED makes us the only thread that will
                     // ever touch the job. Call slots carry no cancel hook and may
@@ -274,12 +333,48 @@ impl Slot {
                             unsafe { hook(arg) };
                         }
                     }
+                    let outcome = resolved_unstarted(next);
                     // SAFETY: see the function's contract.
-                    unsafe { Slot::after_resolve(this, prev, key, Outcome::Cancelled) };
-                    return true;
+                    unsafe { Slot::after_resolve(this, prev, key, outcome) };
+                    return Ok(());
                 }
                 Err(actual) => cur = actual,
             }
+        }
+    }
+
+    /// Interrupter side: runs `hook` if (and only while) the job is running,
+    /// and returns whether it did. The worker does not start its next job, nor
+    /// touch this slot again, before every `hook` that saw the job running has
+    /// returned (`wait_interrupters`), so a hook never overlaps a later job.
+    ///
+    /// Only `Kind::Shared` slots may be interrupted (the caller holds a
+    /// reference; Call slots have no handle).
+    pub(crate) fn interrupt_running(&self, hook: impl FnOnce()) -> bool {
+        // SeqCst: a Dekker pair with `complete` (swap the phase to DONE, then
+        // read this count in `wait_interrupters`): either the worker sees our
+        // increment and waits for us, or we see DONE and do not call the hook.
+        self.interrupters.fetch_add(1, Ordering::SeqCst);
+        crate::sync::dekker_fence();
+        let running = self.state.load(Ordering::SeqCst) & PHASE == RUNNING;
+        if running {
+            hook();
+        }
+        // Release: the hook's effects happen-before the worker moves on.
+        self.interrupters.fetch_sub(1, Ordering::Release);
+        running
+    }
+
+    /// Worker side, after `complete` of a `Kind::Shared` slot it still holds a
+    /// reference to: waits for interrupt hooks in flight (see `interrupt_running`).
+    pub(crate) fn wait_interrupters(&self) {
+        // SeqCst: the other half of the Dekker pair (see `interrupt_running`);
+        // acquire: the hooks' effects are visible once we see zero.
+        while self.interrupters.load(Ordering::SeqCst) != 0 {
+            #[cfg(loom)]
+            loom::thread::yield_now();
+            #[cfg(not(loom))]
+            std::thread::yield_now();
         }
     }
 
@@ -300,14 +395,16 @@ impl Slot {
     }
 
     /// Attaches a continuation: runs it now (on this thread) if the slot is
-    /// already resolved, else on the resolving thread.
-    pub(crate) fn then(&self, cont: Continuation) {
+    /// already resolved, else on the resolving thread. `Err(NoMemory)` (and
+    /// nothing attached) if the list cannot grow.
+    pub(crate) fn then(&self, cont: Continuation) -> Result<(), crate::Error> {
         // Fast path, lock-free: already resolved.
         if let Some(o) = self.outcome() {
             cont.run(o);
-            return;
+            return Ok(());
         }
         let mut list = self.thens.lock();
+        list.try_reserve(1).map_err(|_| crate::Error::NoMemory)?;
         list.push(cont);
         // Relaxed initial load: the CAS re-validates.
         let mut cur = self.state.load(Ordering::Relaxed);
@@ -319,10 +416,10 @@ impl Slot {
                 drop(list);
                 // Acquire through outcome(): result visibility.
                 cont.run(self.outcome().expect("resolved"));
-                return;
+                return Ok(());
             }
             if cur & HAS_THEN != 0 {
-                return; // already flagged; the resolver will lock and see ours
+                return Ok(()); // already flagged; the resolver will lock and see ours
             }
             // Release: our push (under the lock) happens-before the resolver's
             // acquire swap observes HAS_THEN. The resolver also takes the lock.
@@ -332,7 +429,7 @@ impl Slot {
                 Ordering::Release,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return,
+                Ok(_) => return Ok(()),
                 Err(actual) => cur = actual,
             }
         }
@@ -416,6 +513,15 @@ impl Slot {
         } else {
             false
         }
+    }
+}
+
+/// The outcome of a slot resolved without running, from its state word.
+fn resolved_unstarted(state: u32) -> Outcome {
+    if state & EXPIRED != 0 {
+        Outcome::Expired
+    } else {
+        Outcome::Cancelled
     }
 }
 

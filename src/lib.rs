@@ -8,6 +8,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+mod alloc;
 pub mod api;
 mod error;
 pub mod ffi;
@@ -20,6 +21,7 @@ mod mailbox;
 mod park;
 mod pool;
 mod queue;
+mod ring;
 pub mod runtime;
 mod stats;
 mod sync;
@@ -27,5 +29,5 @@ mod sync;
 pub use api::{Future, Runtime, RuntimeBuilder};
 pub use error::Error;
 pub use future::{Continuation, Job, JobFn, Outcome};
-pub use runtime::{Config, Executor, FutureRef, ShutdownMode};
+pub use runtime::{Config, Executor, FutureRef, ShutdownMode, SubmitOptions};
 pub use stats::Stats;

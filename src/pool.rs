@@ -6,7 +6,7 @@
 
 use crate::fork;
 use crate::future::Slot;
-use crossbeam_queue::ArrayQueue;
+use crate::ring::Ring;
 use std::cell::RefCell;
 use std::ptr;
 use std::ptr::NonNull;
@@ -24,8 +24,10 @@ pub(crate) struct SlotBox(NonNull<Slot>);
 unsafe impl Send for SlotBox {}
 
 impl SlotBox {
-    fn new() -> SlotBox {
-        SlotBox(NonNull::from(Box::leak(Box::new(Slot::new()))))
+    /// A fresh slot; None if the allocator has no memory.
+    fn new() -> Option<SlotBox> {
+        let b = crate::alloc::try_box(Slot::new())?;
+        Some(SlotBox(NonNull::from(Box::leak(b))))
     }
 
     /// Gives up ownership; the slot must come back through `SlotBox::from_raw`.
@@ -62,18 +64,19 @@ impl Drop for SlotBox {
 }
 
 /// The global ring of one process generation (see fork.rs).
-struct Ring {
+struct Global {
     fork_gen: u64,
-    slots: ArrayQueue<SlotBox>,
+    slots: Ring<*mut Slot>,
 }
 
-static GLOBAL: AtomicPtr<Ring> = AtomicPtr::new(ptr::null_mut());
+static GLOBAL: AtomicPtr<Global> = AtomicPtr::new(ptr::null_mut());
 
 /// The global ring. A fork child gets a fresh one: a parent thread may have
 /// been half-way through a push or pop of the inherited ring at fork time, and
 /// touching it here could spin forever on a writer that does not exist. The
-/// inherited ring is leaked.
-fn global() -> &'static ArrayQueue<SlotBox> {
+/// inherited ring is leaked. None if no ring can be allocated (slots are then
+/// simply freed, or allocated, one by one).
+fn global() -> Option<&'static Ring<*mut Slot>> {
     let gen = fork::generation();
     // Acquire: pairs with the release CAS below, so the ring's contents are
     // initialised before we use it.
@@ -81,22 +84,22 @@ fn global() -> &'static ArrayQueue<SlotBox> {
     // SAFETY: rings are leaked, never freed: any non-null pointer stays valid.
     if let Some(ring) = unsafe { cur.as_ref() } {
         if ring.fork_gen == gen {
-            return &ring.slots;
+            return Some(&ring.slots);
         }
     }
-    let fresh = Box::into_raw(Box::new(Ring {
+    let fresh = Box::into_raw(crate::alloc::try_box(Global {
         fork_gen: gen,
-        slots: ArrayQueue::new(GLOBAL_CAP),
-    }));
+        slots: Ring::try_new(GLOBAL_CAP)?,
+    })?);
     // AcqRel: release publishes the new ring; acquire reads a racing winner's.
     match GLOBAL.compare_exchange(cur, fresh, Ordering::AcqRel, Ordering::Acquire) {
         // SAFETY: just published; leaked for the life of the process.
-        Ok(_) => unsafe { &(*fresh).slots },
+        Ok(_) => Some(unsafe { &(*fresh).slots }),
         Err(winner) => {
             // SAFETY: ours was never shared.
             drop(unsafe { Box::from_raw(fresh) });
             // SAFETY: rings are never freed.
-            unsafe { &(*winner).slots }
+            Some(unsafe { &(*winner).slots })
         }
     }
 }
@@ -107,7 +110,7 @@ impl Drop for Local {
     fn drop(&mut self) {
         // Thread exit: hand the cache to other threads.
         for s in self.0.drain(..) {
-            let _ = global().push(s);
+            give_global(s);
         }
     }
 }
@@ -116,15 +119,70 @@ thread_local! {
     static LOCAL: RefCell<Local> = const { RefCell::new(Local(Vec::new())) };
 }
 
-/// Takes a slot: the thread's cache, else the global ring, else a new one.
-pub(crate) fn take() -> SlotBox {
+/// Takes a slot: the thread's cache, else the global ring, else a new one;
+/// None if a new one cannot be allocated.
+pub(crate) fn take() -> Option<SlotBox> {
     let cached = LOCAL
         .try_with(|l| l.try_borrow_mut().ok().and_then(|mut l| l.0.pop()))
         .ok()
         .flatten();
     cached
-        .or_else(|| global().pop())
-        .unwrap_or_else(SlotBox::new)
+        .or_else(|| {
+            // SAFETY: the global ring holds only slots given up by `give_global`.
+            global()?.pop().map(|p| unsafe { SlotBox::from_raw(p) })
+        })
+        .or_else(SlotBox::new)
+}
+
+/// Slots taken together (see `take_many`), linked through the slots
+/// themselves so that taking them allocates nothing once the pool is warm.
+/// Dropping the chain gives the slots left back to the pool.
+pub(crate) struct Chain(*mut Slot);
+
+impl Chain {
+    /// The next slot of the chain.
+    pub(crate) fn pop(&mut self) -> Option<SlotBox> {
+        if self.0.is_null() {
+            return None;
+        }
+        // SAFETY: chained slots are owned by the chain; `pool_next` is ours
+        // until the slot is armed.
+        unsafe {
+            let slot = SlotBox::from_raw(self.0);
+            self.0 = *slot.pool_next.get();
+            Some(slot)
+        }
+    }
+}
+
+impl Drop for Chain {
+    fn drop(&mut self) {
+        while let Some(s) = self.pop() {
+            give(s);
+        }
+    }
+}
+
+/// Takes `n` slots at once; None (and nothing taken) if they cannot all be had.
+pub(crate) fn take_many(n: usize) -> Option<Chain> {
+    let mut chain = Chain(ptr::null_mut());
+    for _ in 0..n {
+        let slot = take()?; // `chain` gives back what it holds on the way out
+                            // SAFETY: an unarmed slot we own; `pool_next` is free for the chain.
+        unsafe { *slot.pool_next.get() = chain.0 };
+        chain.0 = slot.into_raw() as *mut Slot;
+    }
+    Some(chain)
+}
+
+/// Puts a slot in the global ring, or frees it if the ring is full.
+fn give_global(slot: SlotBox) {
+    if let Some(ring) = global() {
+        if let Err(p) = ring.push(slot.into_raw() as *mut Slot) {
+            // SAFETY: not taken by the ring: still ours.
+            drop(unsafe { SlotBox::from_raw(p) });
+        }
+    }
 }
 
 /// Returns a slot nobody references any more.
@@ -133,16 +191,15 @@ pub(crate) fn give(slot: SlotBox) {
     // try_with fails during thread-local teardown; the slot then goes global.
     let _ = LOCAL.try_with(|l| {
         if let Ok(mut l) = l.try_borrow_mut() {
-            if l.0.len() < LOCAL_CAP {
-                if l.0.capacity() == 0 {
-                    l.0.reserve_exact(LOCAL_CAP);
-                }
+            if l.0.len() < LOCAL_CAP
+                && (l.0.capacity() != 0 || l.0.try_reserve_exact(LOCAL_CAP).is_ok())
+            {
                 l.0.extend(slot.take());
             }
         }
     });
     if let Some(s) = slot {
-        let _ = global().push(s); // ring full: the slot is deallocated
+        give_global(s);
     }
 }
 
@@ -152,21 +209,21 @@ mod tests {
 
     #[test]
     fn slots_are_reused_on_one_thread() {
-        let a = take();
+        let a = take().unwrap();
         let pa = a.as_ptr();
         give(a);
-        let b = take();
+        let b = take().unwrap();
         assert_eq!(b.as_ptr(), pa);
         give(b);
     }
 
     #[test]
     fn slots_freed_elsewhere_come_back_through_the_global_ring() {
-        let slots: Vec<SlotBox> = (0..LOCAL_CAP * 2).map(|_| take()).collect();
+        let slots: Vec<SlotBox> = (0..LOCAL_CAP * 2).map(|_| take().unwrap()).collect();
         std::thread::spawn(move || slots.into_iter().for_each(give))
             .join()
             .unwrap();
         // The other thread's cache went to the global ring on its exit.
-        assert!(!global().is_empty());
+        assert!(!global().unwrap().is_empty());
     }
 }

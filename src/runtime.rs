@@ -42,6 +42,9 @@ const THREAD_NAME_MAX: usize = 15;
 pub type StartHook = Box<dyn FnOnce() -> Result<(), String> + Send>;
 /// A hook run on the worker after the last job.
 pub type StopHook = Box<dyn FnOnce() + Send>;
+/// A hook run by `FutureRef::interrupt` on the INTERRUPTING thread while a job
+/// runs: asks the engine to stop it (sqlite3_interrupt, setting a flag...).
+pub type InterruptHook = Box<dyn Fn() + Send + Sync>;
 
 /// How to start a runtime.
 pub struct Config {
@@ -57,6 +60,8 @@ pub struct Config {
     pub on_start: Option<StartHook>,
     /// Runs on the worker after the last job.
     pub on_stop: Option<StopHook>,
+    /// Runs on an interrupting thread while a job runs (see `InterruptHook`).
+    pub on_interrupt: Option<InterruptHook>,
 }
 
 impl Default for Config {
@@ -68,8 +73,19 @@ impl Default for Config {
             cpu: None,
             on_start: None,
             on_stop: None,
+            on_interrupt: None,
         }
     }
+}
+
+/// Per-job options (see `Executor::submit_with`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SubmitOptions {
+    /// The job must START before this instant, or it never runs and resolves
+    /// as expired.
+    pub deadline: Option<Instant>,
+    /// Runs before every queued normal job (FIFO among urgent jobs).
+    pub urgent: bool,
 }
 
 /// How `shutdown` treats jobs still queued.
@@ -120,6 +136,7 @@ pub(crate) struct Shared {
     /// The address of this word is the worker's idle parking key (aligned:
     /// bit 0 is free for `CALLS_ONLY`).
     idle_key: u64,
+    on_interrupt: Option<InterruptHook>,
 }
 
 impl Shared {
@@ -164,7 +181,7 @@ impl Shared {
     fn process(&self, p: *const Slot) {
         // SAFETY: a queued slot is alive: Call slots until their waiting caller
         // sees them resolved, Shared slots until the queue's reference is dropped.
-        let kind = unsafe { (*p).kind() };
+        let (kind, deadline) = unsafe { ((*p).kind(), (*p).deadline()) };
         self.counters.popped();
         // Each job is counted before its slot resolves: a thread whose wait
         // returned sees it in the stats.
@@ -173,17 +190,27 @@ impl Shared {
             // SAFETY: alive (above). The worker is the only thread that starts
             // jobs, so this can only fail to cancel an already cancelled one.
             unsafe { Slot::cancel(p) };
+        } else if deadline.is_some_and(|d| Instant::now() >= d) {
+            // Missed its deadline: resolve it without running it.
+            self.counters.expired();
+            // SAFETY: alive (above); fails only if it was already resolved.
+            unsafe { Slot::expire(p) };
         } else {
             // SAFETY: alive (above).
             match unsafe { (*p).start() } {
-                Some(job) => {
+                Ok(job) => {
                     // SAFETY: the submitter vouched for func/arg (C contract).
                     let result = unsafe { (job.func)(job.arg) };
                     self.counters.completed();
                     // SAFETY: we started it; after this a Call slot is not touched.
                     unsafe { Slot::complete(p, result) };
+                    if kind == Kind::Shared {
+                        // SAFETY: the queue's reference keeps a Shared slot alive.
+                        unsafe { (*p).wait_interrupters() };
+                    }
                 }
-                None => self.counters.cancelled(),
+                Err(Outcome::Expired) => self.counters.expired(),
+                Err(_) => self.counters.cancelled(),
             }
         }
         if kind == Kind::Shared {
@@ -394,17 +421,25 @@ impl Shared {
 
     /// Reserves room and pushes slots made by `make` (called once per job, after
     /// the reservation succeeded, so a batch is queued all-or-nothing).
-    fn enqueue(&self, n: usize, mut make: impl FnMut(usize) -> *const Slot) -> Result<(), Error> {
+    fn enqueue(
+        &self,
+        n: usize,
+        urgent: bool,
+        mut make: impl FnMut(usize) -> *const Slot,
+    ) -> Result<(), Error> {
         if n > self.queue.capacity() {
             return Err(Error::InvalidArgument);
         }
         // Jobs from another runtime's worker go to the calls lane, which that
-        // runtime's worker serves even while it waits for another runtime.
+        // runtime's worker serves even while it waits for another runtime (and
+        // before its main lane: urgent or not, they are served early).
         let me = current_worker();
-        let lane = if me.is_null() || ptr::eq(me, self) {
-            Lane::Main
-        } else {
+        let lane = if !me.is_null() && !ptr::eq(me, self) {
             Lane::Calls
+        } else if urgent {
+            Lane::Urgent
+        } else {
+            Lane::Main
         };
         // The worker never waits for its own queue to make room: it is the one
         // that would make it. Another runtime's worker waits, but keeps serving
@@ -417,12 +452,13 @@ impl Shared {
             // loop, which holds a reference to its Shared.
             self.reserve_from_worker(unsafe { &*me }, n)
         } else {
-            self.queue.reserve(n)
+            self.queue.reserve(n, lane)
         };
         match reserved {
             Ok(()) => {}
             Err(Refused::Closed) => return Err(Error::Shutdown),
             Err(Refused::Full) => return Err(Error::QueueFull),
+            Err(Refused::NoMemory) => return Err(Error::NoMemory),
         }
         for i in 0..n {
             self.queue.push(make(i), lane);
@@ -495,6 +531,7 @@ impl Executor {
             cpu,
             on_start,
             on_stop,
+            on_interrupt,
         } = config;
         if queue_capacity == 0 || queue_capacity > MAX_QUEUE_CAPACITY {
             return Err(Error::InvalidArgument);
@@ -505,8 +542,12 @@ impl Executor {
         fork::install();
         park::init();
         let name = os_thread_name(&thread_name);
+        let Some(queue) = JobQueue::new(queue_capacity) else {
+            log::error!("qthr '{name}': no memory for a queue of {queue_capacity} jobs");
+            return Err(Error::NoMemory);
+        };
         let shared = Arc::new(Shared {
-            queue: JobQueue::new(queue_capacity),
+            queue,
             mailbox: Mailboxes::new(),
             sleep_key: CachePadded::new(AtomicUsize::new(0)),
             cancel_mode: AtomicBool::new(false),
@@ -518,6 +559,7 @@ impl Executor {
             worker_cpu: CachePadded::new(AtomicI32::new(-1)),
             exited: CachePadded::new(AtomicBool::new(false)),
             idle_key: 0,
+            on_interrupt,
         });
         let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel::<Result<(), String>>(1);
         let worker = shared.clone();
@@ -528,7 +570,11 @@ impl Executor {
             Ok(h) => h,
             Err(e) => {
                 log::error!("qthr '{name}': cannot start the worker thread: {e}");
-                return Err(Error::StartFailed);
+                return Err(if e.kind() == std::io::ErrorKind::OutOfMemory {
+                    Error::NoMemory
+                } else {
+                    Error::StartFailed
+                });
             }
         };
         match ready_rx.recv() {
@@ -576,9 +622,19 @@ impl Executor {
     /// Queues a job. With `want_future`, returns a future; otherwise the job is
     /// fire-and-forget.
     pub fn submit(&self, job: Job, want_future: bool) -> Result<Option<FutureRef>, Error> {
+        self.submit_with(job, SubmitOptions::default(), want_future)
+    }
+
+    /// Queues a job with per-job options (a deadline to start by, urgency).
+    pub fn submit_with(
+        &self,
+        job: Job,
+        opts: SubmitOptions,
+        want_future: bool,
+    ) -> Result<Option<FutureRef>, Error> {
         self.check_fork()?;
         let refs = if want_future { 2 } else { 1 };
-        let slot = pool::take();
+        let slot = pool::take().ok_or(Error::NoMemory)?;
         // SAFETY: fresh from the pool, exclusively ours.
         unsafe {
             slot.arm(
@@ -587,10 +643,13 @@ impl Executor {
                 refs,
                 self.shared.id(),
                 self.shared.fork_gen,
-            )
-        };
+            );
+            if let Some(d) = opts.deadline {
+                slot.set_deadline(d);
+            }
+        }
         let p = slot.into_raw();
-        match self.shared.enqueue(1, |_| p) {
+        match self.shared.enqueue(1, opts.urgent, |_| p) {
             Ok(()) => Ok(want_future.then(|| FutureRef::from_slot(p))),
             Err(e) => {
                 // SAFETY: never published; still exclusively ours.
@@ -616,8 +675,10 @@ impl Executor {
         }
         let refs = if want_futures { 2 } else { 1 };
         let (id, gen) = (self.shared.id(), self.shared.fork_gen);
-        self.shared.enqueue(n, |i| {
-            let slot = pool::take();
+        // Every slot first (all or nothing), then the reservation.
+        let mut slots = pool::take_many(n).ok_or(Error::NoMemory)?;
+        self.shared.enqueue(n, false, |i| {
+            let slot = slots.pop().expect("one slot per job");
             // SAFETY: fresh from the pool, exclusively ours.
             unsafe { slot.arm(job(i), Kind::Shared, refs, id, gen) };
             let p = slot.into_raw();
@@ -661,7 +722,7 @@ impl Executor {
                 Handoff::Cancelled => Err(never_ran(&job)),
             };
         }
-        let slot = pool::take();
+        let slot = pool::take().ok_or(Error::NoMemory)?;
         // SAFETY: fresh from the pool, exclusively ours. Call slots carry no
         // cancel hook (see Slot::cancel).
         unsafe {
@@ -679,13 +740,13 @@ impl Executor {
         let p = slot.as_ptr();
         let result = self
             .shared
-            .enqueue(1, |_| p)
+            .enqueue(1, false, |_| p)
             .and_then(|()| wait_slot_on(p, None, same_cpu()));
         // The slot is resolved (or was never queued): nobody else touches it.
         pool::give(slot);
         match result? {
             Outcome::Done(r) => Ok(r),
-            Outcome::Cancelled => Err(never_ran(&job)),
+            Outcome::Cancelled | Outcome::Expired => Err(never_ran(&job)),
         }
     }
 
@@ -936,11 +997,29 @@ impl FutureRef {
         self.wait_until(deadline_after(timeout_ns))
     }
 
-    /// Waits until resolved or the deadline passes (None: forever).
+    /// Waits until resolved or the deadline passes (None: forever). A job
+    /// with a deadline of its own that has not started by then is expired by
+    /// this wait (no timer thread: whoever waits, or the worker reaching it).
     pub fn wait_until(&self, deadline: Option<Instant>) -> Result<*mut c_void, Error> {
-        match wait_slot(self.0.as_ptr(), deadline)? {
-            Outcome::Done(r) => Ok(r),
-            Outcome::Cancelled => Err(Error::Cancelled),
+        let p = self.0.as_ptr();
+        let mut expires = self.slot().deadline();
+        loop {
+            let until = match (deadline, expires) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            match wait_slot(p, until) {
+                Ok(Outcome::Done(r)) => return Ok(r),
+                Ok(Outcome::Cancelled) => return Err(Error::Cancelled),
+                Ok(Outcome::Expired) => return Err(Error::Expired),
+                Err(Error::Timeout) if expires.is_some_and(|e| Instant::now() >= e) => {
+                    // SAFETY: we hold a reference. If the job started meanwhile
+                    // this fails, and we wait for it with the caller's deadline.
+                    unsafe { Slot::expire(p) };
+                    expires = None;
+                }
+                Err(e) => return Err(e),
+            }
         }
     }
 
@@ -963,14 +1042,46 @@ impl FutureRef {
         }
     }
 
+    /// Withdraws the job if it has not started (like `cancel`); if it is
+    /// running and its runtime has an interrupt hook, calls the hook on this
+    /// thread. `Ok` in both cases; `NotCancellable` if it is running without a
+    /// hook, or already resolved.
+    pub fn interrupt(&self) -> Result<(), Error> {
+        let s = self.slot();
+        if s.outcome().is_none() && s.fork_gen() != fork::generation() {
+            return Err(Error::Forked);
+        }
+        // SAFETY: we hold a reference.
+        if unsafe { Slot::cancel(self.0.as_ptr()) } {
+            return Ok(());
+        }
+        let owner = s.owner() as *const Shared;
+        let mut hooked = false;
+        let called = s.interrupt_running(|| {
+            // SAFETY: the job is running and the worker will not move on before
+            // this returns (see Slot::interrupt_running), so its runtime's
+            // Shared, which the worker holds, is alive.
+            if let Some(hook) = &unsafe { &*owner }.on_interrupt {
+                hooked = true;
+                if catch_unwind(AssertUnwindSafe(hook)).is_err() {
+                    log::error!("qthr: on_interrupt panicked");
+                }
+            }
+        });
+        if called && hooked {
+            Ok(())
+        } else {
+            Err(Error::NotCancellable)
+        }
+    }
+
     /// Attaches a continuation (runs exactly once; see `Slot::then`).
     pub fn then(&self, cont: Continuation) -> Result<(), Error> {
         let s = self.slot();
         if s.outcome().is_none() && s.fork_gen() != fork::generation() {
             return Err(Error::Forked);
         }
-        s.then(cont);
-        Ok(())
+        s.then(cont)
     }
 
     /// Gives up the Rust handle, keeping its reference (for FFI).

@@ -11,12 +11,16 @@ pub struct Stats {
     pub submitted: u64,
     /// Jobs that ran to completion.
     pub completed: u64,
-    /// Jobs that never ran (cancelled, or discarded by a `Cancel` shutdown).
+    /// Jobs that never ran (cancelled, discarded by a `Cancel` shutdown, or
+    /// expired).
     pub cancelled: u64,
     /// Jobs queued right now (or reserved by a submitter about to push).
     pub queue_len: u64,
     /// The most jobs ever queued at once.
     pub queue_high_water: u64,
+    /// Jobs that never ran because their deadline passed first (also counted
+    /// in `cancelled`).
+    pub expired: u64,
 }
 
 /// Counters written only by the worker thread (single writer: load + store, no
@@ -26,6 +30,7 @@ pub(crate) struct WorkerCounters {
     popped: CachePadded<AtomicU64>,
     completed: AtomicU64,
     cancelled: AtomicU64,
+    expired: AtomicU64,
     inline: AtomicU64,
     /// 1 while the worker serves a mailbox call (counted as popped, though the
     /// mailbox still shows it as posted): `snapshot` must not count it twice.
@@ -50,6 +55,11 @@ impl WorkerCounters {
     }
     /// Worker only.
     pub(crate) fn cancelled(&self) {
+        bump(&self.cancelled);
+    }
+    /// Worker only: a job that expired (counted as cancelled too).
+    pub(crate) fn expired(&self) {
+        bump(&self.expired);
         bump(&self.cancelled);
     }
     /// Worker only: starts serving a mailbox call (before `popped`).
@@ -87,6 +97,7 @@ impl WorkerCounters {
         // after handing it back, so a call being served is counted once.
         let completed = self.completed.load(Ordering::Acquire);
         let cancelled = self.cancelled.load(Ordering::Acquire);
+        let expired = self.expired.load(Ordering::Relaxed);
         let inline = self.inline.load(Ordering::Acquire);
         let popped = self.popped.load(Ordering::Acquire);
         let serving = self.in_call.load(Ordering::Acquire) != 0;
@@ -97,6 +108,7 @@ impl WorkerCounters {
             cancelled,
             queue_len: queue_len as u64,
             queue_high_water: high_water as u64,
+            expired,
         }
     }
 }

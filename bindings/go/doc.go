@@ -3,7 +3,7 @@
 // state belongs to the thread that created it) to ONE dedicated worker thread,
 // and lets every goroutine call into it.
 //
-// It is the Go binding of the qthr C library (include/qthr.h), version 0.1.0,
+// It is the Go binding of the qthr C library (include/qthr.h), version 0.2.0,
 // linked in through cgo. A Runtime owns the worker thread, which is an OS thread of its
 // own (not a goroutine locked to a thread): Config.OnStart runs there first,
 // then every job, in submission order, then Config.OnStop.

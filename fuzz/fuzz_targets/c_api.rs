@@ -230,9 +230,9 @@ impl State {
         }
         let (a, b, c) = (inp.byte(), inp.byte(), inp.byte());
         let mut cfg = std::mem::MaybeUninit::<qthr_config>::uninit();
-        // SAFETY: qthr_config_init writes every field.
+        // SAFETY: qthr_config_init_sized writes every field.
         let mut cfg = unsafe {
-            qthr_config_init(cfg.as_mut_ptr());
+            qthr_config_init_sized(cfg.as_mut_ptr(), std::mem::size_of::<qthr_config>());
             cfg.assume_init()
         };
         let mut valid = true;
@@ -558,6 +558,7 @@ impl State {
             cancelled: 0,
             queue_len: 0,
             queue_high_water: 0,
+            expired: 0,
         };
         // SAFETY: rt live or NULL.
         let st = unsafe { qthr_get_stats(rt, &mut s) };

@@ -84,9 +84,9 @@ impl Rng {
 /// A runtime configuration with the defaults, then adjusted.
 pub fn config(capacity: usize, nonblocking: bool) -> qthr_config {
     let mut c = std::mem::MaybeUninit::<qthr_config>::uninit();
-    // SAFETY: qthr_config_init writes every field.
+    // SAFETY: qthr_config_init_sized writes every field.
     let mut c = unsafe {
-        qthr_config_init(c.as_mut_ptr());
+        qthr_config_init_sized(c.as_mut_ptr(), std::mem::size_of::<qthr_config>());
         c.assume_init()
     };
     c.queue_capacity = capacity;
@@ -115,6 +115,7 @@ pub fn stats(rt: *mut qthr_runtime) -> qthr_stats {
         cancelled: 0,
         queue_len: 0,
         queue_high_water: 0,
+        expired: 0,
     };
     // SAFETY: live runtime, writable stats.
     let st = unsafe { qthr_get_stats(rt, &mut s) };

@@ -49,7 +49,7 @@ __all__ = [
     "__version__",
 ]
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def version() -> "tuple[int, int, int]":
