@@ -18,7 +18,7 @@ import enum
 import fractions
 import pathlib
 import uuid
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Set, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Set, Tuple
 
 from ._errors import ShutdownError
 
@@ -203,11 +203,13 @@ class Proxy:
         except AttributeError:
             return
         try:
+            box: List[Any] = []
             with owned.lock:
-                obj = _take_object(self)
-            if obj is not None:
-                owned.give_back(obj)
-                del obj
+                box.append(_take_object(self))
+            if box[0] is not None:
+                owned.give_back(box)  # moves our only reference out of the box
+            else:
+                box.clear()
         except Exception:  # interpreter teardown
             pass
 

@@ -82,6 +82,7 @@ from ._errors import QthrError, ShutdownError, Status, error_for
 from concurrent.futures._base import PENDING, RUNNING
 
 from ._futures import (
+    _WatchOnWait,
     _CANCELLED_STATES,
     _DONE,
     _MAIN_IDENT,
@@ -151,22 +152,24 @@ def _rearm_interrupt(exc: BaseException) -> None:
 class _Batch:
     """Jobs run by ONE drainer C job, in order."""
 
-    __slots__ = ("rt", "q", "closed", "cfut", "__weakref__")
+    __slots__ = ("rt", "q", "closed", "cfut", "old_cfuts", "__weakref__")
 
     def __init__(self, rt: "Runtime") -> None:
         self.rt = rt
         self.q: Deque[Any] = collections.deque()
         self.closed = False
-        self.cfut: Optional[int] = None  # the drainer's qthr_future
+        self.cfut: Optional[int] = None  # the (latest) drainer's qthr_future
+        self.old_cfuts: List[int] = []  # earlier drainers' (waiters may still hold them)
 
     def __del__(self) -> None:
-        cfut = self.cfut
-        if cfut:
-            self.cfut = None
-            try:
+        cfuts = self.old_cfuts + ([self.cfut] if self.cfut else [])
+        self.cfut = None
+        self.old_cfuts = []
+        try:
+            for cfut in cfuts:
                 LIB.qthr_future_free(cfut)
-            except Exception:  # interpreter teardown
-                pass
+        except Exception:  # interpreter teardown
+            pass
 
 
 #: key -> batch whose drainer C may still run (the drainer pops it).
@@ -618,17 +621,18 @@ class _Owned:
             self.live.add(proxy)
             return True
 
-    def give_back(self, obj: Any) -> None:
-        """A proxy's last reference to ``obj`` (its ``__del__``, any thread)."""
+    def give_back(self, box: List[Any]) -> None:
+        """A proxy's last reference to its object, in ``box`` (its ``__del__``, any
+        thread): moved to the worker, which drops it. No reference stays here."""
         rt = self.rt() if self.rt is not None else None
         if rt is not None and rt._worker_ident == _get_ident():
-            del obj  # on the worker: it dies here
+            box.clear()  # on the worker: it dies here
             return
         with self.lock:
-            if self.final:  # cannot happen (final release took it); do not leak on the worker
+            if self.final:  # cannot happen (the final release took it)
+                box.clear()
                 return
-            self.pending.append(obj)
-            del obj
+            self.pending.append(box.pop())
             post = not self.posted
             self.posted = True
         if post and rt is not None:
@@ -746,6 +750,7 @@ class Runtime(concurrent.futures.Executor):
         self._n_drains = 0  # drainer C jobs queued (under _lock)
         self._n_drains_started = 0  # worker only
         self._n_drains_lost = 0  # drainers the core discarded (shutdown)
+        self._urgent_seq = 0  # bumped after each urgent job is queued (see _run_batch)
         self._inbox: Optional[_Inbox] = None
         self._on_interrupt = on_interrupt
         self._ilock = threading.Lock()
@@ -1023,7 +1028,10 @@ class Runtime(concurrent.futures.Executor):
         popleft = q.popleft
         lock = self._lock
         ion = self._on_interrupt is not None
+        urgent = self._urgent_seq
         while True:
+            if self._urgent_seq != urgent and q and self._continue_urgently(b):
+                return  # urgent jobs were queued: they go first, the rest right after
             try:
                 job = popleft()
             except IndexError:
@@ -1047,6 +1055,28 @@ class Runtime(concurrent.futures.Executor):
                 self._maybe_wake_submitters()
             if self._dirty and _perf_counter() - self._dirty_since > _FLUSH_AFTER:
                 self._flush_inboxes()
+
+    def _continue_urgently(self, b: _Batch) -> bool:
+        """Queue the rest of ``b`` as an URGENT drainer: after the urgent jobs
+        queued meanwhile, before every queued normal job (which all came after
+        ``b``'s jobs, so their order holds). False if it cannot be queued."""
+        key = id(b)
+        _batches[key] = b
+        opts = SubmitOpts()
+        opts.size = ctypes.sizeof(SubmitOpts)
+        opts.deadline_ns = 0
+        opts.priority = 1
+        out = c_void_p()
+        if not HAS_0_2 or int(LIB.qthr_submit_ex(self._handle, _DRAIN_ADDR, key, byref(opts),
+                                                  byref(out))) != _OK:
+            _batches.pop(key, None)
+            return False
+        if b.cfut:
+            b.old_cfuts.append(b.cfut)
+        b.cfut = out.value
+        with self._lock:
+            self._n_drains += 1
+        return True
 
     def _run_interruptible(self, job: Any) -> None:
         with self._ilock:
@@ -1194,26 +1224,45 @@ class Runtime(concurrent.futures.Executor):
         ident = _get_ident()
         if ident == self._worker_ident:
             return fn(*args, **kwargs)
-        if ident == _MAIN_IDENT:
-            fut: Future[T] = Future()
-            fut._qthr_c = (fn, args, kwargs)  # type: ignore[attr-defined]
-            fut._qthr_rt = self
-            self._push(fut)
-            try:
-                return fut.result()
-            finally:
-                del fut
         if self._closed:
             raise self._refuse()
         self._kick_mine()
         job = _Job(fn, args, kwargs)
         key = id(job)
         _jobs[key] = job
+        if ident == _MAIN_IDENT:
+            return self._call_interruptible(job, key)  # type: ignore[no-any-return]
         st = LIB.qthr_call(self._handle, _JOB_ADDR, key, None)
         if st != _OK:
             _jobs.pop(key, None)
             raise error_for(st)
         return _raise_job_exc(job)  # type: ignore[no-any-return]
+
+    def _call_interruptible(self, job: _Job, key: int) -> Any:
+        """rt.call on the main thread: submit + wait in slices, so that Ctrl-C
+        gets through; then the job is withdrawn (queued) or interrupted
+        (running, ``qthr_interrupt`` -> on_interrupt)."""
+        out = c_void_p()
+        st = LIB.qthr_submit(self._handle, _JOB_ADDR, key, byref(out))
+        if st != _OK:
+            _jobs.pop(key, None)
+            raise error_for(st)
+        cfut: int = out.value or 0
+        try:
+            st = _wait_interruptible(cfut, None, None)
+        except KeyboardInterrupt:
+            interrupt_c(cfut)
+            if int(LIB.qthr_wait(cfut, 0, None)) == _TIMEOUT:
+                _reaper_keep(cfut, None)  # still running: freed once it is done
+            else:
+                LIB.qthr_future_free(cfut)
+                _jobs.pop(key, None)  # withdrawn: the trampoline never runs
+            raise
+        LIB.qthr_future_free(cfut)
+        if st != _OK:
+            _jobs.pop(key, None)
+            raise error_for(st)
+        return _raise_job_exc(job)
 
     def run(self, fn: "Callable[P, T]", /, *args: "P.args",
             **kwargs: "P.kwargs") -> "Awaitable[T]":
@@ -1507,6 +1556,8 @@ class Options:
         if st != _OK:
             raise error_for(st)
         rt._seal()
+        if self.urgent:
+            rt._urgent_seq += 1
         return out.value or 0
 
     def submit(self, fn: "Callable[P, T]", /, *args: "P.args",
@@ -1519,6 +1570,7 @@ class Options:
         fut._qthr_job = job
         fut._qthr_key = key
         fut._qthr_rt = self.runtime
+        fut._waiters = _WatchOnWait(fut)  # type: ignore[arg-type]
         try:
             cfut = self._submit_ex(_JOB_ADDR, key)
         except BaseException:
@@ -1556,6 +1608,7 @@ class _CoreFuture(Future[T]):
     _qthr_cfut: Optional[int] = None
     _qthr_job: Optional[_Job] = None
     _qthr_key = 0
+    _qthr_watched = False
 
     def _qthr_settle(self, st: int) -> None:
         job = self._qthr_job
@@ -1566,12 +1619,12 @@ class _CoreFuture(Future[T]):
             _finish(self, job.result, job.exc)
             job.exc = None
         elif st == _CANCELLED:
-            if _jobs.pop(self._qthr_key, None) is not None or True:
-                self._qthr_job = None
-                concurrent.futures.Future.cancel(self)
-                with self._condition:  # type: ignore[attr-defined,unused-ignore]
-                    if self._state == "CANCELLED":
-                        concurrent.futures.Future.set_running_or_notify_cancel(self)
+            _jobs.pop(self._qthr_key, None)  # the trampoline never runs
+            self._qthr_job = None
+            concurrent.futures.Future.cancel(self)
+            with self._condition:  # type: ignore[attr-defined,unused-ignore]
+                if self._state == "CANCELLED":
+                    concurrent.futures.Future.set_running_or_notify_cancel(self)
         else:
             _jobs.pop(self._qthr_key, None)
             self._qthr_job = None
@@ -1613,11 +1666,29 @@ class _CoreFuture(Future[T]):
         return ok
 
     def add_done_callback(self, fn: Callable[["concurrent.futures.Future[T]"], object]) -> None:
-        """Call ``fn(future)`` once the job has finished."""
+        """Call ``fn(future)`` once the job has finished (from the reaper
+        thread, or at once if it already has)."""
         super().add_done_callback(fn)
+        self._qthr_watch()
+
+    def _qthr_watch(self) -> None:
+        """From now on the reaper resolves this future when its job finishes
+        (for done callbacks and concurrent.futures.wait / as_completed)."""
+        with _lazy_lock_for_watch:
+            if self._qthr_watched or not self._qthr_cfut or self._state in _DONE:
+                return
+            self._qthr_watched = True
+        if self._qthr_poll(0) == _TIMEOUT:
+            _reaper.watch(self)  # type: ignore[arg-type]
+
+    def _qthr_poll(self, timeout_ns: int) -> int:
         cfut = self._qthr_cfut
-        if cfut and self._state not in _DONE:
-            _core_watch(self)
+        if not cfut or self._state in _DONE:
+            return _OK
+        st = int(LIB.qthr_wait(cfut, timeout_ns, None))
+        if st != _TIMEOUT:
+            self._qthr_settle(st)
+        return st
 
     def __del__(self) -> None:
         cfut = self._qthr_cfut
@@ -1633,12 +1704,7 @@ class _CoreFuture(Future[T]):
             pass
 
 
-def _core_watch(fut: "_CoreFuture[Any]") -> None:
-    """Resolve ``fut`` from a helper thread when its core job finishes."""
-    def wait() -> None:
-        fut._qthr_wait(None)
-
-    threading.Thread(target=wait, name="qthr-watch", daemon=True).start()
+_lazy_lock_for_watch = threading.Lock()
 
 
 # --- logging --------------------------------------------------------------------
