@@ -864,18 +864,16 @@ class Runtime(concurrent.futures.Executor):
             if self._closed:
                 raise self._refuse()
             n = self._n_sub - self._n_started - self._n_cancel - self._n_worker_withdrawn
-            if n >= self._capacity:
-                self._wait_for_room_locked(1)
-                n = self._n_sub - self._n_started - self._n_cancel - self._n_worker_withdrawn
-            self._n_sub += 1
             if n >= self._n_high:
-                self._n_high = n + 1
+                if n >= self._capacity:
+                    self._wait_for_room_locked(1)
+                    n = self._n_sub - self._n_started - self._n_cancel - self._n_worker_withdrawn
+                if n >= self._n_high:
+                    self._n_high = n + 1
+            self._n_sub += 1
             b = self._pending
-            if b is not None and self._pending_owner == ident:
-                job._qthr_batch = b
-                b.q.append(job)
-                return
-            b = self._open
+            if b is None or self._pending_owner != ident:
+                b = self._open
             if b is not None:
                 job._qthr_batch = b
                 b.q.append(job)
@@ -1029,6 +1027,7 @@ class Runtime(concurrent.futures.Executor):
         lock = self._lock
         ion = self._on_interrupt is not None
         urgent = self._urgent_seq
+        ticks = 0
         while True:
             if self._urgent_seq != urgent and q and self._continue_urgently(b):
                 return  # urgent jobs were queued: they go first, the rest right after
@@ -1053,8 +1052,10 @@ class Runtime(concurrent.futures.Executor):
                 job._qthr_run(self)
             if self._room_waiters:
                 self._maybe_wake_submitters()
-            if self._dirty and _perf_counter() - self._dirty_since > _FLUSH_AFTER:
-                self._flush_inboxes()
+            if self._dirty:
+                ticks += 1
+                if not ticks & 7 and _perf_counter() - self._dirty_since > _FLUSH_AFTER:
+                    self._flush_inboxes()  # the clock is read every 8th job only
 
     def _continue_urgently(self, b: _Batch) -> bool:
         """Queue the rest of ``b`` as an URGENT drainer: after the urgent jobs
