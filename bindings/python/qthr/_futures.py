@@ -126,18 +126,15 @@ class Future(_FutureBase[T]):
         rt._n_started += 1
         self._state = RUNNING
         fn, args, kwargs = c
-        del c
         try:
             result = fn(*args, **kwargs)
         except BaseException as exc:  # SystemExit, KeyboardInterrupt too
-            del fn, args, kwargs
             if rt._on_interrupt is not None:
                 rt._job_returned(self)
             rt._n_done += 1  # counted before it resolves: a waiter that returns sees it
             _finish(self, None, exc)
             del exc
         else:
-            del fn, args, kwargs
             if rt._on_interrupt is not None:
                 rt._job_returned(self)
             rt._n_done += 1

@@ -54,7 +54,6 @@ import contextvars
 import ctypes
 import gc
 import importlib
-import itertools
 import logging
 import os
 import sys
@@ -79,7 +78,7 @@ from typing import (
 )
 
 from ._errors import QthrError, ShutdownError, Status, error_for
-from concurrent.futures._base import PENDING, RUNNING
+from concurrent.futures._base import RUNNING
 
 from ._futures import (
     _WatchOnWait,
@@ -101,7 +100,6 @@ from ._lib import (
     LIB,
     LOG_FN,
     START_FN,
-    STATS_FIELDS,
     STATS_SIZE_0_1,
     STOP_FN,
     Config,
@@ -283,14 +281,12 @@ class _AJob:
         try:
             result = ctx.run(fn, *args, **kwargs)
         except BaseException as exc:
-            del fn, args, kwargs, ctx
             if rt._on_interrupt is not None:
                 rt._job_returned(self)
             rt._n_done += 1
             inbox.items.append((afut, exc, True))
             del exc
         else:
-            del fn, args, kwargs, ctx
             if rt._on_interrupt is not None:
                 rt._job_returned(self)
             rt._n_done += 1
@@ -1757,11 +1753,9 @@ def _shutdown_all_at_exit() -> None:
     """atexit: drain every live runtime. A Ctrl-C during that wait abandons the
     drain (the process exits; queued jobs may not run)."""
     try:
-        rts = runtimes()
-        for rt in rts:
+        for rt in runtimes():  # one after the other, as they would be by hand
             rt.shutdown(wait=False)
-        for rt in rts:
-            rt._shutdown_done.wait()
+            rt._shutdown_done.wait()  # interruptible: Ctrl-C lands here
     except KeyboardInterrupt:
         try:
             _logger.warning("qthr: interrupted at exit; not waiting for queued jobs")
@@ -1806,4 +1800,3 @@ def _after_fork_in_child() -> None:
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
-_ = (itertools, PENDING)

@@ -8,8 +8,6 @@ import time
 
 import pytest
 
-import qthr
-
 
 def test_await_run_does_not_block_the_loop(rt):
     async def main():

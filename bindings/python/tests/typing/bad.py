@@ -10,6 +10,7 @@ def square(x: int) -> int:
 async def main(rt: qthr.Runtime) -> None:
     y: str = await rt.run(square, 3)  # E: assignment|arg-type
     await rt.run(square, "3")  # E: arg-type
+    print(y)
 
 
 def use(rt: qthr.Runtime) -> None:
