@@ -39,7 +39,16 @@ def interrupt_when_ready(proc, signals=1, gap=0.3):
         proc.send_signal(signal.SIGINT)
     first = proc.stdout.readline()
     dt = time.monotonic() - t0
-    out, err = proc.communicate(timeout=60)
+    # read the rest through the same buffered file objects (communicate() would
+    # read the raw pipes and lose what readline() has already buffered)
+    timer = threading.Timer(60, proc.kill)
+    timer.start()
+    try:
+        out = proc.stdout.read()
+        err = proc.stderr.read()
+        proc.wait()
+    finally:
+        timer.cancel()
     return first + out, err, dt
 
 
