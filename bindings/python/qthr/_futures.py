@@ -140,10 +140,13 @@ class Future(_FutureBase[T]):
             rt._n_done += 1
             _finish(self, result, None)
 
-    def _qthr_refused(self, exc: BaseException) -> None:
-        """Its drainer could not be queued (shutdown): the job fails with ``exc``."""
-        if self.__dict__.pop("_qthr_c", None) is not None:
-            _finish(self, None, exc)
+    def _qthr_refused(self, exc: BaseException) -> bool:
+        """Its drainer could not be queued (shutdown): the job fails with ``exc``.
+        True if this call claimed it (it had not been withdrawn)."""
+        if self.__dict__.pop("_qthr_c", None) is None:
+            return False
+        _finish(self, None, exc)
+        return True
 
     def _qthr_withdraw(self) -> bool:
         """Claim a queued job so that it never runs; True if this call did."""

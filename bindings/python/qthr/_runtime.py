@@ -313,17 +313,19 @@ class _AJob:
                 pass
         return True
 
-    def _qthr_refused(self, exc: BaseException) -> None:
-        """The drainer could not be queued (shutdown): the job fails with ``exc``."""
+    def _qthr_refused(self, exc: BaseException) -> bool:
+        """The drainer could not be queued (shutdown): the job fails with ``exc``.
+        True if this call claimed it (it had not been withdrawn)."""
         try:
             self.c.pop()
         except IndexError:
-            return
+            return False
         afut = self.afut
         try:
             afut.get_loop().call_soon_threadsafe(_fail_afut, afut, exc)
         except RuntimeError:
             pass
+        return True
 
     def _on_afut_done(self, afut: "asyncio.Future[Any]") -> None:
         """On the loop: the awaiting task gave up; stop the job if it runs."""
@@ -368,8 +370,8 @@ class _PostJob:
         self._qthr_rt._note_withdrawn()
         return True
 
-    def _qthr_refused(self, exc: BaseException) -> None:
-        self.__dict__.pop("_qthr_c", None)
+    def _qthr_refused(self, exc: BaseException) -> bool:
+        return self.__dict__.pop("_qthr_c", None) is not None
 
 
 # --- Python jobs through the core (rt.call from a thread, options views) --------------
@@ -745,7 +747,6 @@ class Runtime(concurrent.futures.Executor):
         self._n_high = 0  # lane high water (under _lock)
         self._n_drains = 0  # drainer C jobs queued (under _lock)
         self._n_drains_started = 0  # worker only
-        self._n_drains_lost = 0  # drainers the core discarded (shutdown)
         self._urgent_seq = 0  # bumped after each urgent job is queued (see _run_batch)
         self._inbox: Optional[_Inbox] = None
         self._on_interrupt = on_interrupt
@@ -826,8 +827,10 @@ class Runtime(concurrent.futures.Executor):
         with self._lock:
             n_sub, n_cancel, n_high, n_drains = self._n_sub, self._n_cancel, self._n_high, \
                 self._n_drains
-        lost = self._n_drains_lost
         started_d = self._n_drains_started
+        # after shutdown (worker joined) a registered drainer that never started
+        # was discarded by the core: it is in the core's `cancelled`
+        lost = max(0, n_drains - started_d) if self._shutdown_done.is_set() else 0
         lane_cancel = n_cancel + self._n_worker_withdrawn
         lane_queued = max(0, n_sub - self._n_started - lane_cancel)
         queued_drains = max(0, n_drains - started_d - lost)
@@ -982,13 +985,13 @@ class Runtime(concurrent.futures.Executor):
         st = LIB.qthr_submit(self._handle, _DRAIN_ADDR, key, byref(out))
         if st != _OK:
             _batches.pop(key, None)
-            with self._lock:
-                self._live_batches.discard(b)
-                self._n_sub -= len(b.q)
             jobs = list(b.q)
             b.q.clear()
-            for job in jobs:
-                job._qthr_refused(error_for(st))
+            # jobs withdrawn meanwhile (cancel_futures) stay counted as cancelled
+            refused = sum(1 for job in jobs if job._qthr_refused(error_for(st)))
+            with self._lock:
+                self._live_batches.discard(b)
+                self._n_sub -= refused
             if swallow:
                 return
             raise error_for(st)
@@ -1477,17 +1480,17 @@ class Runtime(concurrent.futures.Executor):
             self._finish_shutdown()
 
     def _finish_shutdown(self) -> None:
-        # Batches whose drainer the core discarded (QTHR_CANCEL): their jobs never ran.
-        lost = 0
+        # Batches whose drainer never ran (discarded by QTHR_CANCEL, or refused
+        # while being queued): their jobs never run. The worker is joined, so
+        # every drainer registered in _n_drains has run or been discarded (see
+        # stats()).
         for key, b in list(_batches.items()):
             if b.rt is self and _batches.pop(key, None) is not None:
-                lost += 1
                 for job in list(b.q):
                     job._qthr_withdraw()
                 b.q.clear()
                 with self._lock:
                     self._live_batches.discard(b)
-        self._n_drains_lost += lost
         with self._lock:
             leftover = list(self._live_batches)
             self._live_batches.clear()

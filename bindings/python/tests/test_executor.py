@@ -301,8 +301,30 @@ def test_no_per_job_state_is_left_behind():
         with pytest.raises(ZeroDivisionError):
             rt.call(lambda: 1 / 0)
         rt.call(int)
-    assert not [j for j in _runtime._jobs.values() if j.rt is rt]
+    assert not _runtime._jobs
+    assert not [b for b in _runtime._batches.values() if b.rt is rt]
+    assert not rt._live_batches and rt._open is None and rt._pending is None
     assert rt not in qthr.runtimes()
+
+
+def test_no_lane_state_is_left_behind_after_asyncio_and_cancels():
+    import asyncio
+    from qthr import _runtime
+
+    with qthr.Runtime() as rt:
+        async def main():
+            futs = [rt.run(abs, -i) for i in range(300)]
+            for f in futs[::3]:
+                f.cancel()
+            return await asyncio.gather(*futs, return_exceptions=True)
+        res = asyncio.run(main())
+        assert [r for r in res if not isinstance(r, BaseException)] == \
+            [i for i in range(300) if i % 3]
+        rt.call(int)
+        st = rt.stats()
+        assert st["queue_len"] == 0 and st["submitted"] == st["completed"] + st["cancelled"]
+    assert not [b for b in _runtime._batches.values() if b.rt is rt]
+    assert not rt._live_batches
 
 
 def test_cpu_pinning_and_bad_config():
