@@ -1354,36 +1354,12 @@ class Runtime(concurrent.futures.Executor):
         return fut
 
     def call_c(self, cfunc: Any, arg: Any = None) -> int:
-        """Run a C function on the worker without the GIL and return its result.
-
-        On the main thread, Ctrl-C raises KeyboardInterrupt at once (the job is
-        withdrawn if queued; interrupted through ``on_interrupt`` if running,
-        with a 0.2 core)."""
+        """Run a C function on the worker without the GIL and return its result
+        (``qthr_call``: the core's call mailbox, no allocation). The wait is not
+        interruptible by Ctrl-C; ``rt.submit_c(...).result()`` is."""
         addr = _fn_address(cfunc)
         argp = _arg_address(arg)
         self._kick_mine()
-        if _get_ident() == _MAIN_IDENT and not self._is_worker_thread():
-            keep = (cfunc, arg)
-            out = c_void_p()
-            st = LIB.qthr_submit(self._handle, addr, argp, byref(out))
-            if st != _OK:
-                raise error_for(st)
-            cfut = out.value
-            res = c_void_p()
-            try:
-                st = _wait_interruptible(cfut, None, res)  # type: ignore[arg-type]
-            except KeyboardInterrupt:
-                interrupt_c(cfut)  # type: ignore[arg-type]
-                if LIB.qthr_wait(cfut, 0, None) == _TIMEOUT:
-                    # still running: keep the function and argument alive until it ends
-                    _reaper_keep(cfut, keep)  # type: ignore[arg-type]
-                else:
-                    LIB.qthr_future_free(cfut)
-                raise
-            LIB.qthr_future_free(cfut)
-            if st != _OK:
-                raise error_for(st)
-            return res.value or 0
         res = c_void_p()
         st = LIB.qthr_call(self._handle, addr, argp, byref(res))
         if st != _OK:
