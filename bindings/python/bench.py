@@ -341,7 +341,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         pairs["x.call8"] = (lambda: threads_n(lambda: rt.call(noop), 8, x_n // 8), None)
         pairs["x.call_thread"] = (lambda: threads_n(lambda: rt.call(noop), 1, x_n), None)
 
-    samples: Dict[str, List[float]] = {}  # seconds per op
+    samples: Dict[str, List[float]] = {}  # wall seconds per op
+    cpu: Dict[str, List[float]] = {}  # process CPU seconds per op (all threads)
     try:
         for r in range(rounds):
             for name, (mine, peer) in pairs.items():
@@ -351,8 +352,11 @@ def main(argv: Optional[List[str]] = None) -> int:
                 for who, fn in order:
                     if fn is None:
                         continue
+                    c0 = time.process_time()
                     dt, ops = fn()
+                    c1 = time.process_time()
                     samples.setdefault(f"{name}.{who}", []).append(dt / ops)
+                    cpu.setdefault(f"{name}.{who}", []).append((c1 - c0) / ops)
             if not args.json_only:
                 print(f"  round {r + 1}/{rounds} done", file=sys.stderr, flush=True)
     finally:
@@ -360,8 +364,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         tpe.shutdown()
         tpe_sql.pool.shutdown()
 
-    def med(key: str) -> Optional[float]:
-        xs = samples.get(key)
+    def med(key: str, table: Optional[Dict[str, List[float]]] = None) -> Optional[float]:
+        xs = (samples if table is None else table).get(key)
         return statistics.median(xs) if xs else None
 
     rows: List[Tuple[str, str, str, str, Optional[float], str]] = [
@@ -378,7 +382,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"\nqthr {'.'.join(map(str, qthr.version()))} Python binding, python "
               f"{sys.version.split()[0]}, {platform.machine()}, {os.cpu_count()} CPUs; "
               f"medians of {rounds} interleaved rounds")
-        print(f"{'workload':46s} {'qthr':>12s} {'peer':>12s} {'peer is':16s} {'ratio':>7s} goal")
+        print(f"{'workload':46s} {'qthr':>12s} {'peer':>12s} {'peer is':16s} {'ratio':>7s} "
+              f"{'goal':18s} {'cpu us/op qthr/peer':>20s}")
     for key, label, peer_label, unit, goal, kind in rows:
         mq, mp = med(f"{key}.qthr"), med(f"{key}.peer")
         if mq is None:
@@ -400,14 +405,17 @@ def main(argv: Optional[List[str]] = None) -> int:
                 missed.append(key)
         if mp:
             rec["peer_s_per_op"] = mp
+        cq, cp = med(f"{key}.qthr", cpu), med(f"{key}.peer", cpu)
         rec.update({"ratio": ratio, "ratio_kind": "throughput" if unit == "rate" else "time",
-                    "goal": f"{kind} {goal}", "met": met})
+                    "goal": f"{kind} {goal}", "met": met, "qthr_cpu_s_per_op": cq,
+                    "peer_cpu_s_per_op": cp})
         lines.append(json.dumps(rec))
         if not args.json_only:
             rs = f"{ratio:7.2f}" if ratio is not None else "      -"
             verdict = "" if met is None else ("met" if met else "MISSED")
+            c_text = (f"{cq * 1e6:.1f} / {cp * 1e6:.1f}" if cq is not None and cp else "")
             print(f"{label:46s} {q_text:>12s} {p_text:>12s} {peer_label:16s} {rs} "
-                  f"{kind} {goal} {verdict}")
+                  f"{kind + ' ' + str(goal) + ' ' + verdict:18s} {c_text:>20s}")
     base = med("x.tpe.qthr")
     extras = [("x.call", "rt.call(noop) (main thread)"), ("x.call_thread", "rt.call(noop) (a thread)"),
               ("x.submit", "rt.submit(noop).result()"), ("x.submit_c", "rt.submit_c(c_noop, 0).result()"),
