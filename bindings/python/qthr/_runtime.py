@@ -735,6 +735,7 @@ class Runtime(concurrent.futures.Executor):
         self._live_batches: Set[_Batch] = set()
         self._pending: Optional[_Batch] = None  # an event loop's batch, drainer not yet queued
         self._pending_owner = 0  # the loop's thread
+        self._pending_loop: Optional[asyncio.AbstractEventLoop] = None
         self._kick_lock = threading.Lock()
         self._dirty: List[_Inbox] = []  # worker only: inboxes with unflushed completions
         self._dirty_since = 0.0
@@ -859,6 +860,11 @@ class Runtime(concurrent.futures.Executor):
         burst of ``rt.run`` calls from many tasks fills one batch, and the loop
         does not hand the GIL to the worker in the middle of it."""
         ident = _get_ident()
+        if self._pending is not None and self._pending_owner == ident and \
+                self._pending_loop is not loop:
+            # our deferred batch belongs to another (or no) event loop, which may
+            # have stopped before queueing it: queue it now, in order
+            self._kick_pending()
         with self._lock:
             if self._closed:
                 raise self._refuse()
@@ -884,6 +890,7 @@ class Runtime(concurrent.futures.Executor):
             if loop is not None and self._pending is None and ident not in _worker_idents:
                 self._pending = b
                 self._pending_owner = ident
+                self._pending_loop = loop
                 defer = True
             else:
                 epoch = self._epoch
@@ -900,6 +907,8 @@ class Runtime(concurrent.futures.Executor):
         """Queue lane jobs in order, as few batches as room allows."""
         i, total = 0, len(jobs)
         ident = _get_ident()
+        if self._pending is not None and self._pending_owner == ident:
+            self._kick_pending()  # not an event loop's burst: queue ours first, in order
         while i < total:
             with self._lock:
                 if self._closed:
@@ -969,6 +978,7 @@ class Runtime(concurrent.futures.Executor):
                 if b is None or (batch is not None and b is not batch):
                     return
                 self._pending = None
+                self._pending_loop = None
                 epoch = self._epoch
             self._submit_drainer(b, epoch, swallow=True)
 
@@ -1766,6 +1776,8 @@ def _after_fork_in_child() -> None:
         rt._room = threading.Condition(rt._lock)
         rt._ilock = threading.Lock()
         rt._open = None
+        rt._pending = None
+        rt._pending_loop = None
         rt._live_batches = set()
         rt._worker_ident = None
         rt._shutdown_done.set()
