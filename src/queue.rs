@@ -9,9 +9,9 @@
 use crate::future::Slot;
 use crate::park;
 use crate::ring::Ring;
-use crate::sync::{AtomicUsize, Ordering};
+use crate::sync::{AtomicPtr, AtomicUsize, Ordering};
+use crate::waiter;
 use crossbeam_utils::CachePadded;
-use std::sync::atomic::AtomicPtr;
 use std::time::Instant;
 
 const CLOSED: usize = 1 << (usize::BITS - 1);
@@ -112,7 +112,8 @@ impl LaneQueue {
 
 impl Drop for LaneQueue {
     fn drop(&mut self) {
-        let p = *self.ring.get_mut();
+        // Acquire: as `ring` (we are the last user; loom's atomics have no get_mut).
+        let p = self.ring.load(Ordering::Acquire);
         if !p.is_null() {
             // SAFETY: made by Box::into_raw in `ring_or_alloc`; nobody else
             // holds the queue any more.
@@ -216,9 +217,11 @@ impl JobQueue {
         self.park_for_room(n, lane, None, &|| true);
     }
 
-    /// Parks once until room for `n` in `lane` may have been made (or the queue
-    /// closed), or until `park::unpark_all(self.room_key())` for another
-    /// reason, or when `still_wanted()` is false under the parking lot's lock.
+    /// Sleeps once until room for `n` in `lane` may have been made (or the
+    /// queue closed), or until `room_key()` is woken for another reason, or when
+    /// `still_wanted()` is false under the parking lot's lock. The protocol of
+    /// waiter.rs: announcement (`room_waiters`) and condition (the gate) in two
+    /// words.
     pub(crate) fn park_for_room(
         &self,
         n: usize,
@@ -229,7 +232,7 @@ impl JobQueue {
         // SeqCst: announce ourselves before re-checking (Dekker pair with `pop`).
         self.room_waiters.fetch_add(1, Ordering::SeqCst);
         crate::sync::dekker_fence();
-        park::park(self.room_key(), deadline, || {
+        waiter::sleep(self.room_key(), deadline, || {
             !self.fits_or_closed(n, lane) && still_wanted()
         });
         self.room_waiters.fetch_sub(1, Ordering::Relaxed);
@@ -260,12 +263,23 @@ impl JobQueue {
         self.pop_from(&self.calls)
     }
 
-    /// Pops the oldest urgent job, else the oldest of the calls lane, else of
-    /// the main lane, and gives its room back.
-    pub(crate) fn pop(&self) -> Option<*const Slot> {
+    /// Pops the oldest urgent job.
+    pub(crate) fn pop_urgent(&self) -> Option<*const Slot> {
         self.pop_from(&self.urgent)
+    }
+
+    /// Pops the oldest job of the main lane.
+    pub(crate) fn pop_main(&self) -> Option<*const Slot> {
+        self.pop_from(&self.main)
+    }
+
+    /// Pops the oldest urgent job, else the oldest of the calls lane, else of
+    /// the main lane (the worker's order, without its fairness turns; used by
+    /// a cancelling shutdown and the tests).
+    pub(crate) fn pop_any(&self) -> Option<*const Slot> {
+        self.pop_urgent()
             .or_else(|| self.pop_call())
-            .or_else(|| self.pop_from(&self.main))
+            .or_else(|| self.pop_main())
     }
 
     fn pop_from(&self, lane: &LaneQueue) -> Option<*const Slot> {
@@ -276,7 +290,7 @@ impl JobQueue {
         lane.gate.fetch_sub(1, Ordering::SeqCst);
         crate::sync::dekker_fence();
         if self.room_waiters.load(Ordering::SeqCst) != 0 {
-            park::unpark_all(self.room_key());
+            waiter::wake_all(self.room_key());
         }
         Some(q.0)
     }
@@ -289,7 +303,7 @@ impl JobQueue {
         self.main.gate.fetch_or(CLOSED, Ordering::SeqCst);
         self.urgent.gate.fetch_or(CLOSED, Ordering::SeqCst);
         self.calls.gate.fetch_or(CLOSED, Ordering::SeqCst);
-        park::unpark_all(self.room_key());
+        waiter::wake_all(self.room_key());
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -355,13 +369,13 @@ mod tests {
         q.push(std::ptr::null(), Lane::Main);
         q.push(std::ptr::null(), Lane::Main);
         assert_eq!(q.len(), 2);
-        assert!(q.pop().is_some());
+        assert!(q.pop_any().is_some());
         assert_eq!(q.try_reserve(1, Lane::Main), Ok(()));
         q.close();
         assert_eq!(q.try_reserve(1, Lane::Main), Err(Refused::Closed));
         assert!(!q.is_finished());
         q.push(std::ptr::null(), Lane::Main);
-        assert!(q.pop().is_some() && q.pop().is_some() && q.pop().is_none());
+        assert!(q.pop_any().is_some() && q.pop_any().is_some() && q.pop_any().is_none());
         assert!(q.is_finished());
         assert_eq!(q.high_water(), 2);
     }
@@ -378,12 +392,12 @@ mod tests {
         assert!(q.has_calls());
         q.push(b, Lane::Calls);
         assert_eq!(q.len(), 2);
-        assert_eq!(q.pop(), Some(b));
+        assert_eq!(q.pop_any(), Some(b));
         assert_eq!(q.pop_call(), None);
         q.close();
         assert_eq!(q.try_reserve(1, Lane::Calls), Err(Refused::Closed));
         assert!(!q.is_finished());
-        assert_eq!(q.pop(), Some(a));
+        assert_eq!(q.pop_any(), Some(a));
         assert!(q.is_finished());
     }
 
@@ -395,7 +409,7 @@ mod tests {
         let q2 = q.clone();
         let t = std::thread::spawn(move || q2.reserve(1, Lane::Main));
         std::thread::sleep(std::time::Duration::from_millis(20));
-        q.pop();
+        q.pop_any();
         assert_eq!(t.join().unwrap(), Ok(()));
     }
 

@@ -196,7 +196,7 @@ mod tests {
         use std::sync::atomic::AtomicBool;
         let r = Arc::new(Ring::<usize>::try_new(64).unwrap());
         let done = Arc::new(AtomicBool::new(false));
-        let per = 20_000;
+        let per = if cfg!(miri) { 200 } else { 20_000 };
         let consumers: Vec<_> = (0..2)
             .map(|_| {
                 let (r, done) = (r.clone(), done.clone());

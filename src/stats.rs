@@ -32,6 +32,9 @@ pub(crate) struct WorkerCounters {
     cancelled: AtomicU64,
     expired: AtomicU64,
     inline: AtomicU64,
+    /// Jobs a cancelling shutdown took out of the queue and cancelled (any
+    /// thread: a read-modify-write, off the hot path).
+    swept: AtomicU64,
     /// 1 while the worker serves a mailbox call (counted as popped, though the
     /// mailbox still shows it as posted): `snapshot` must not count it twice.
     in_call: AtomicU64,
@@ -61,6 +64,11 @@ impl WorkerCounters {
     pub(crate) fn expired(&self) {
         bump(&self.expired);
         bump(&self.cancelled);
+    }
+    /// Any thread: a job taken out of the queue by a cancelling shutdown.
+    pub(crate) fn swept(&self) {
+        // Release: as `bump` (read with an acquire load in `snapshot`).
+        self.swept.fetch_add(1, Ordering::Release);
     }
     /// Worker only: starts serving a mailbox call (before `popped`).
     pub(crate) fn begin_call(&self) {
@@ -99,7 +107,11 @@ impl WorkerCounters {
         let cancelled = self.cancelled.load(Ordering::Acquire);
         let expired = self.expired.load(Ordering::Relaxed);
         let inline = self.inline.load(Ordering::Acquire);
-        let popped = self.popped.load(Ordering::Acquire);
+        // Swept jobs count as popped and cancelled; read before `popped` and
+        // the queue, like the other resolved counts.
+        let swept = self.swept.load(Ordering::Acquire);
+        let cancelled = cancelled + swept;
+        let popped = self.popped.load(Ordering::Acquire) + swept;
         let serving = self.in_call.load(Ordering::Acquire) != 0;
         let queue_len = queue_len() + calls_posted().saturating_sub(usize::from(serving));
         Stats {

@@ -218,11 +218,8 @@ fn a_job_waiting_for_its_own_future_gets_would_deadlock() {
         me: Default::default(),
         results: Mutex::new(Vec::new()),
     };
-    let job = Job {
-        func: wait_for_myself,
-        arg: &sw as *const SelfWait as *mut c_void,
-        on_cancel: None,
-    };
+    // SAFETY (test): `sw` outlives the job.
+    let job = unsafe { Job::new(wait_for_myself, &sw as *const SelfWait as *mut c_void, None) };
     let f = ex.submit(job, true).unwrap().unwrap();
     let raw = f.into_raw();
     sw.me.store(raw as *mut c_void, Ordering::SeqCst);
@@ -453,9 +450,12 @@ unsafe fn record(data: [*mut c_void; 2], outcome: Outcome) {
 #[test]
 fn continuations_run_exactly_once_on_the_right_thread() {
     let log: Mutex<Vec<(Outcome, Option<String>)>> = Mutex::new(Vec::new());
-    let cont = Continuation {
-        call: record,
-        data: [&log as *const _ as *mut c_void, std::ptr::null_mut()],
+    // SAFETY (test): `log` outlives every continuation.
+    let cont = unsafe {
+        Continuation::new(
+            record,
+            [&log as *const _ as *mut c_void, std::ptr::null_mut()],
+        )
     };
     let ex = Executor::start(Config {
         thread_name: "w".into(),
@@ -465,11 +465,8 @@ fn continuations_run_exactly_once_on_the_right_thread() {
     unsafe extern "C" fn seven(_: *mut c_void) -> *mut c_void {
         7 as *mut c_void
     }
-    let job = Job {
-        func: seven,
-        arg: std::ptr::null_mut(),
-        on_cancel: None,
-    };
+    // SAFETY (test): `seven` ignores its argument.
+    let job = unsafe { Job::new(seven, std::ptr::null_mut(), None) };
     // Already resolved: runs at once on this thread.
     let f = ex.submit(job, true).unwrap().unwrap();
     f.wait(-1).unwrap();
@@ -491,17 +488,14 @@ fn continuations_run_exactly_once_on_the_right_thread() {
     let block = Arc::new(Barrier::new(2));
     let b2 = block.clone();
     let rt_blocker = ex.submit(
-        Job {
-            func: {
-                unsafe extern "C" fn wait_barrier(arg: *mut c_void) -> *mut c_void {
-                    // SAFETY (test): arg is a live Barrier.
-                    unsafe { &*(arg as *const Barrier) }.wait();
-                    std::ptr::null_mut()
-                }
-                wait_barrier
-            },
-            arg: Arc::as_ptr(&b2) as *mut c_void,
-            on_cancel: None,
+        {
+            unsafe extern "C" fn wait_barrier(arg: *mut c_void) -> *mut c_void {
+                // SAFETY (test): arg is a live Barrier.
+                unsafe { &*(arg as *const Barrier) }.wait();
+                std::ptr::null_mut()
+            }
+            // SAFETY (test): the barrier outlives the job.
+            unsafe { Job::new(wait_barrier, Arc::as_ptr(&b2) as *mut c_void, None) }
         },
         true,
     );
@@ -535,11 +529,8 @@ fn batches_are_all_or_nothing_and_in_order() {
     unsafe extern "C" fn ident(arg: *mut c_void) -> *mut c_void {
         arg
     }
-    let job = |i: usize| Job {
-        func: ident,
-        arg: i as *mut c_void,
-        on_cancel: None,
-    };
+    // SAFETY (test): `ident` only returns its argument.
+    let job = |i: usize| unsafe { Job::new(ident, i as *mut c_void, None) };
     let mut futs = Vec::new();
     ex.submit_batch(8, job, true, |i, f| futs.push((i, f)))
         .unwrap();

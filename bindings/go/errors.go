@@ -6,6 +6,7 @@ package qthr
 import "C"
 
 import (
+	"errors"
 	"fmt"
 )
 
@@ -25,7 +26,21 @@ const (
 	StatusForked          Status = 8  // QTHR_FORKED: used in a child process after fork
 	StatusNotCancellable  Status = 9  // QTHR_NOT_CANCELLABLE: the job already started or finished
 	StatusPanic           Status = 10 // QTHR_PANIC: an internal error of the library was caught
+	StatusNoMemory        Status = 11 // QTHR_NO_MEMORY: an allocation failed; nothing was queued or started
+	StatusExpired         Status = 12 // QTHR_EXPIRED: the job's deadline passed before it started; it never ran
 )
+
+var statusNames = [...]string{"QTHR_OK", "QTHR_TIMEOUT", "QTHR_CANCELLED", "QTHR_SHUTDOWN", "QTHR_QUEUE_FULL",
+	"QTHR_INVALID_ARGUMENT", "QTHR_START_FAILED", "QTHR_WOULD_DEADLOCK", "QTHR_FORKED",
+	"QTHR_NOT_CANCELLABLE", "QTHR_PANIC", "QTHR_NO_MEMORY", "QTHR_EXPIRED"}
+
+// name is the C name of the status ("QTHR_SHUTDOWN"), for log attributes.
+func (s Status) name() string {
+	if int(s) < len(statusNames) {
+		return statusNames[s]
+	}
+	return fmt.Sprintf("QTHR_STATUS_%d", uint32(s))
+}
 
 // String returns the library's description of s (qthr_status_str).
 func (s Status) String() string {
@@ -82,6 +97,12 @@ var (
 	// ErrInternal: the library caught an internal panic (QTHR_PANIC). Not to be
 	// confused with *PanicError, which is a panic of a Go job.
 	ErrInternal error = newStatusError(StatusPanic)
+	// ErrNoMemory: an allocation failed (the library's queue or completion
+	// slot, or the binding's job table): nothing was queued or started.
+	ErrNoMemory error = newStatusError(StatusNoMemory)
+	// ErrExpired: the job had a deadline (SubmitOptions.Deadline) and had not
+	// started when it passed: it never ran.
+	ErrExpired error = newStatusError(StatusExpired)
 )
 
 var sentinels = [...]error{
@@ -95,6 +116,14 @@ var sentinels = [...]error{
 	StatusForked:          ErrForked,
 	StatusNotCancellable:  ErrNotCancellable,
 	StatusPanic:           ErrInternal,
+	StatusNoMemory:        ErrNoMemory,
+	StatusExpired:         ErrExpired,
+}
+
+func asStatusError(err error) (*StatusError, bool) {
+	var se *StatusError
+	ok := errors.As(err, &se)
+	return se, ok
 }
 
 // statusErr maps a C status to nil (QTHR_OK), a sentinel, or a new *StatusError.
@@ -126,4 +155,11 @@ func (e *PanicError) Unwrap() error {
 		return err
 	}
 	return nil
+}
+
+// LibraryVersion returns the version of the qthr C library linked in
+// (qthr_version), as "major.minor.patch".
+func LibraryVersion() string {
+	v := uint32(C.qthr_version())
+	return fmt.Sprintf("%d.%d.%d", v>>16, (v>>8)&0xff, v&0xff)
 }

@@ -9,32 +9,43 @@ package qthr
 import "C"
 
 import (
+	"log/slog"
 	"runtime/cgo"
 )
 
-// qthrGoJob runs the Go job behind handle h. Called on the worker thread through
-// qthrgo_job (glue.c), for Submit, Post, Call and Do.
+// qthrGoJob runs the Go job in slot arg. Called on the worker thread through
+// qthrgo_job (glue.c), for every Go job.
 //
 //export qthrGoJob
-func qthrGoJob(h C.uintptr_t) {
-	hd := cgo.Handle(h)
-	j := hd.Value().(*job)
+func qthrGoJob(arg C.uintptr_t) {
+	j := slotLookup(uintptr(arg))
+	if j == nil {
+		logAttrs(levelError, "a job's slot was released before it ran: ignored")
+		return
+	}
 	// Also the acquire edge (for the race detector) of the submitter's
 	// writes, which reached this thread through C.
 	if !j.state.CompareAndSwap(jobQueued, jobRunning) {
-		logRecord(levelError, "a job ran twice, or after it was resolved as not run: ignored")
+		logAttrs(levelError, "a job ran twice, or after it was resolved as not run: ignored", j.rt.logName())
 		return
+	}
+	rt := j.rt
+	rt.noteJob()
+	if rt.room.n.Load() > 0 {
+		rt.room.signal() // this job's place in the queue is free
 	}
 	j.run()
 	if j.post && j.err != nil {
-		if pe, ok := j.err.(*PanicError); ok {
-			logRecord(levelError, "fire-and-forget job panicked: "+pe.Error()+"\n"+string(pe.Stack))
-		} else {
-			logRecord(levelWarn, "fire-and-forget job failed: "+j.err.Error())
+		// Nobody receives a posted job's outcome: this is its only report.
+		level := levelWarn
+		msg := "fire-and-forget job failed"
+		if _, ok := j.err.(*PanicError); ok {
+			level, msg = levelError, "fire-and-forget job panicked"
 		}
+		logAttrs(level, msg, append([]slog.Attr{rt.logName(), slog.String("job", j.name())}, errAttrs(j.err)...)...)
 	}
 	if j.async {
-		deleteHandle(hd)
+		slotPut(j.arg)
 	}
 	j.state.Store(jobDone)
 	if j.done != nil {
@@ -42,30 +53,24 @@ func qthrGoJob(h C.uintptr_t) {
 	}
 }
 
-// qthrGoResolved resolves the Go future of a job that never ran (cancelled by
-// Future.Cancel or by Shutdown(Cancel)). Called from qthr_future_then's callback
-// on whichever thread resolved the job.
+// qthrGoResolved resolves the Go side of a job that never ran (cancelled,
+// expired, or discarded by Shutdown(Cancel)). Called from qthr_future_then's
+// callback on whichever thread resolved the job.
 //
 //export qthrGoResolved
-func qthrGoResolved(h C.uintptr_t, st C.uint32_t) {
-	// A status other than OK for a job that did run (only conceivable for an
-	// internal library error) finds the handle already released: nothing to do.
-	defer func() { _ = recover() }()
-	hd := cgo.Handle(h)
-	j := hd.Value().(*job)
-	if !j.state.CompareAndSwap(jobQueued, jobCancelled) {
+func qthrGoResolved(arg C.uintptr_t, st C.uint32_t) {
+	j := slotLookup(uintptr(arg))
+	// nil: the job ran (the slot went with it) and the library still reports
+	// another status, only conceivable for an internal error; or a waiter
+	// already resolved it (an expired job): nothing to do.
+	if j == nil {
 		return
 	}
-	deleteHandle(hd)
 	err := statusErr(Status(st))
 	if err == nil {
 		err = ErrInternal
 	}
-	j.err = err
-	j.state.Store(jobCancelled) // publish err (the CAS above came before the write)
-	if j.done != nil {
-		close(j.done)
-	}
+	j.resolveNotRun(err)
 }
 
 // qthrGoOnStart runs Config.OnStart on the worker; non-zero fails qthr_init.
@@ -82,9 +87,16 @@ func qthrGoOnStop(h C.uintptr_t) {
 	cgo.Handle(h).Value().(*hooks).runStop()
 }
 
+// qthrGoOnInterrupt runs Config.OnInterrupt on the interrupting thread.
+//
+//export qthrGoOnInterrupt
+func qthrGoOnInterrupt(h C.uintptr_t) {
+	cgo.Handle(h).Value().(*hooks).runInterrupt()
+}
+
 // qthrGoLog forwards a qthr log record to log/slog.
 //
 //export qthrGoLog
 func qthrGoLog(level C.int, msg *C.char) {
-	logRecord(int(level), C.GoString(msg))
+	libRecord(int(level), C.GoString(msg))
 }

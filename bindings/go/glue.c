@@ -2,7 +2,7 @@
 #include "glue.h"
 #include "_cgo_export.h"
 
-// The job function of every Go job: arg is the cgo.Handle of the job.
+// The job function of every Go job: arg names the job's slot (index and generation).
 static void *qthrgo_job(void *arg) {
 	qthrGoJob((uintptr_t)arg);
 	return NULL;
@@ -19,9 +19,16 @@ static void qthrgo_then(void *ctx, qthr_status st, void *result) {
 	}
 }
 
-static qthr_status submit_then(qthr_runtime *rt, uintptr_t h, qthr_future **out) {
+static qthr_status submit_then(qthr_runtime *rt, uintptr_t h, int64_t deadline_ns, uint32_t priority,
+                               qthr_future **out) {
 	qthr_future *f = NULL;
-	qthr_status st = qthr_submit(rt, qthrgo_job, (void *)h, &f);
+	qthr_status st;
+	if (deadline_ns == 0 && priority == 0) {
+		st = qthr_submit(rt, qthrgo_job, (void *)h, &f);
+	} else {
+		qthr_submit_opts opts = {sizeof opts, deadline_ns, priority};
+		st = qthr_submit_ex(rt, qthrgo_job, (void *)h, &opts, &f);
+	}
 	if (st != QTHR_OK) {
 		return st;
 	}
@@ -39,17 +46,27 @@ static qthr_status submit_then(qthr_runtime *rt, uintptr_t h, qthr_future **out)
 	return QTHR_OK;
 }
 
-qthr_status qthrgo_submit(qthr_runtime *rt, uintptr_t h, qthr_future **out) {
-	return submit_then(rt, h, out);
-}
-
-qthr_status qthrgo_post(qthr_runtime *rt, uintptr_t h) {
+qthr_status qthrgo_submit(qthr_runtime *rt, uintptr_t h, int64_t deadline_ns, uint32_t priority,
+                          qthr_future **out, int64_t linger_ns) {
 	qthr_future *f = NULL;
-	qthr_status st = submit_then(rt, h, &f);
-	if (st == QTHR_OK) {
+	qthr_status st = submit_then(rt, h, deadline_ns, priority, &f);
+	if (st != QTHR_OK) {
+		return st;
+	}
+	if (linger_ns > 0) {
+		// See Runtime.submit: stay in C (the P stealable) while a short job runs.
+		(void)qthr_wait(f, linger_ns, NULL);
+	}
+	if (out != NULL) {
+		*out = f;
+	} else {
 		qthr_future_free(f);
 	}
-	return st;
+	return QTHR_OK;
+}
+
+qthr_status qthrgo_stop(qthr_future *f) {
+	return qthr_interrupt(f);
 }
 
 qthr_status qthrgo_call(qthr_runtime *rt, uintptr_t h) {
@@ -82,6 +99,10 @@ static int qthrgo_on_start(void *ctx) {
 	return rc;
 }
 
+static void qthrgo_on_interrupt(void *ctx) {
+	qthrGoOnInterrupt((uintptr_t)ctx);
+}
+
 static void qthrgo_on_stop(void *ctx) {
 	if (ctx != NULL) {
 		qthrGoOnStop((uintptr_t)ctx);
@@ -89,21 +110,26 @@ static void qthrgo_on_stop(void *ctx) {
 	qthrgo_worker_thread = 0;
 }
 
-qthr_status qthrgo_init(const char *name, size_t queue_capacity, int nonblocking, int cpu,
-                        uintptr_t hooks, qthr_runtime **out) {
+qthr_status qthrgo_init(const char *name, size_t queue_capacity, int cpu, uintptr_t hooks,
+                        int interruptible, qthr_runtime **out) {
 	qthr_config cfg;
-	qthr_config_init(&cfg);
+	// Every field of the header this is compiled against (the function-like
+	// macro qthr_config_init does the same; cgo cannot call macros).
+	qthr_config_init_sized(&cfg, sizeof cfg);
 	if (name != NULL) {
 		cfg.thread_name = name;
 	}
 	if (queue_capacity != 0) {
 		cfg.queue_capacity = queue_capacity;
 	}
-	cfg.nonblocking = nonblocking;
+	// Always nonblocking: a submitter that finds the queue full waits in Go
+	// (room.go), not in C holding an OS thread.
+	cfg.nonblocking = 1;
 	cfg.cpu = cpu;
 	cfg.on_start = qthrgo_on_start;
 	cfg.on_stop = qthrgo_on_stop;
 	cfg.hook_ctx = (void *)hooks;
+	cfg.on_interrupt = interruptible ? qthrgo_on_interrupt : NULL;
 	return qthr_init(&cfg, out);
 }
 
@@ -120,7 +146,7 @@ void qthrgo_set_log(int max_level) {
 	}
 }
 
-qthr_status qthrgo_stats(const qthr_runtime *rt, uint64_t out[5]) {
+qthr_status qthrgo_stats(const qthr_runtime *rt, uint64_t out[6]) {
 	qthr_stats s;
 	s.size = sizeof s;
 	qthr_status st = qthr_get_stats(rt, &s);
@@ -130,6 +156,7 @@ qthr_status qthrgo_stats(const qthr_runtime *rt, uint64_t out[5]) {
 		out[2] = s.cancelled;
 		out[3] = s.queue_len;
 		out[4] = s.queue_high_water;
+		out[5] = s.expired;
 	}
 	return st;
 }

@@ -11,22 +11,27 @@
 
 // qthr_submit of the Go job h, plus qthr_future_then so that a job that never
 // runs (cancelled, or dropped by qthr_shutdown(QTHR_CANCEL)) still resolves its
-// Go future. One cgo transition for both.
-qthr_status qthrgo_submit(qthr_runtime *rt, uintptr_t h, qthr_future **out);
-// Fire and forget: like qthrgo_submit, but the future is released at once.
-qthr_status qthrgo_post(qthr_runtime *rt, uintptr_t h);
+// Go future. One cgo transition for both. deadline_ns / priority: see
+// qthr_submit_opts (both 0: plain qthr_submit). out NULL: the future is released
+// at once (fire and forget). linger_ns > 0: wait that long for the job to
+// finish before returning (see Runtime.submitLinger).
+qthr_status qthrgo_submit(qthr_runtime *rt, uintptr_t h, int64_t deadline_ns, uint32_t priority,
+                          qthr_future **out, int64_t linger_ns);
+// Withdraws a queued job, or interrupts a running one (qthr_interrupt).
+qthr_status qthrgo_stop(qthr_future *f);
 // qthr_call of the Go job h (runs inline when called on the worker).
 qthr_status qthrgo_call(qthr_runtime *rt, uintptr_t h);
 // qthr_call of a C function: no Go code runs on the worker.
 qthr_status qthrgo_call_c(qthr_runtime *rt, void *fn, void *arg, void **result);
-// qthr_init with the Go hooks (hooks == 0: no hooks).
-qthr_status qthrgo_init(const char *name, size_t queue_capacity, int nonblocking, int cpu,
-                        uintptr_t hooks, qthr_runtime **out);
+// qthr_init with the Go hooks (the cgo.Handle of their struct), always
+// nonblocking; interruptible: install on_interrupt.
+qthr_status qthrgo_init(const char *name, size_t queue_capacity, int cpu, uintptr_t hooks,
+                        int interruptible, qthr_runtime **out);
 // 1 on the worker thread of any runtime created by this binding.
 int qthrgo_on_worker_thread(void);
 // qthr_set_log_callback with the Go log sink (max_level 0: off).
 void qthrgo_set_log(int max_level);
 // sizeof(qthr_stats) and a qthr_get_stats that fills a C struct passed by the caller.
-qthr_status qthrgo_stats(const qthr_runtime *rt, uint64_t out[5]);
+qthr_status qthrgo_stats(const qthr_runtime *rt, uint64_t out[6]);
 
 #endif

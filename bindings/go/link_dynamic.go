@@ -1,4 +1,4 @@
-//go:build qthr_dynamic && !qthr_system
+//go:build cgo && qthr_dynamic && !qthr_system
 
 package qthr
 

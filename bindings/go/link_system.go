@@ -1,11 +1,13 @@
-//go:build qthr_system
+//go:build cgo && qthr_system
 
 package qthr
 
-// -tags qthr_system: use an installed qthr (header and library on the compiler's
-// default paths, or given through CGO_CFLAGS / CGO_LDFLAGS).
+// -tags qthr_system: use an installed qthr through pkg-config (qthr.pc, installed
+// by `cmake --install`; set PKG_CONFIG_PATH if its prefix is not a default one).
+// The program links the shared libqthr.so.0: if that is not on the loader's
+// path, add an rpath (CGO_LDFLAGS=-Wl,-rpath,<prefix>/lib).
 
 /*
-#cgo LDFLAGS: -lqthr
+#cgo pkg-config: qthr
 */
 import "C"

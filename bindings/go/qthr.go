@@ -7,11 +7,15 @@ package qthr
 import "C"
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
 	"runtime/cgo"
+	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -26,13 +30,16 @@ const (
 	Cancel ShutdownMode = 1
 )
 
+// maxQueueCapacity is the library's limit for Config.QueueCapacity.
+const maxQueueCapacity = 1 << 24
+
 // Config configures New. The zero value is valid: thread "qthr", 4096 queued
-// jobs, blocking submits, no hooks, no CPU pinning.
+// jobs, submitters wait for room, no hooks, no CPU pinning.
 type Config struct {
 	// ThreadName names the worker thread (truncated to the OS limit, 15 bytes
-	// on Linux). Empty: "qthr".
+	// on Linux). Empty: "qthr". It also names the runtime in log records.
 	ThreadName string
-	// QueueCapacity bounds the number of queued jobs. 0: 4096.
+	// QueueCapacity bounds the number of queued jobs: 1 to 16777216; 0 means 4096.
 	QueueCapacity int
 	// OnStart runs on the worker before any job, e.g. to load or open the
 	// engine there. An error fails New with an error that wraps both it and
@@ -41,6 +48,15 @@ type Config struct {
 	// OnStop runs on the worker after the last job, when the runtime shuts
 	// down. A panic is recovered and logged.
 	OnStop func()
+	// OnInterrupt, if set, makes running jobs interruptible: Future.Interrupt,
+	// and CallCtx / DoCtx whose ctx ends while their job runs, call it to ask
+	// the engine to stop the job. It runs on the INTERRUPTING goroutine, not
+	// on the worker, while the job runs (never after it returned), so it must
+	// only do what the engine allows from another thread (sqlite3_interrupt,
+	// lua_sethook, setting a flag the job polls) and return quickly: the
+	// worker waits for it before it starts another job. A panic is recovered
+	// and logged.
+	OnInterrupt func()
 
 	// Nonblocking makes a submit to a full queue fail with ErrQueueFull
 	// instead of waiting for room.
@@ -66,7 +82,18 @@ type Runtime struct {
 	hooksH  cgo.Handle
 	cleanup runtime.Cleanup
 
-	closeMu sync.Mutex // serialises Close
+	name        string // Config.ThreadName or "qthr": the runtime attribute of log records
+	nonblocking bool   // Config.Nonblocking (the C runtime itself is always nonblocking)
+	room        room   // submitters waiting for queue room (Go-parked)
+
+	closing   chan struct{} // closed when Shutdown begins: waiters for room give up
+	closeOnce sync.Once
+
+	oneP     atomic.Bool // GOMAXPROCS is 1 (see submitLinger)
+	jobsSeen uint64      // Go jobs started: written by the worker only
+
+	closeMu sync.Mutex            // serialises Close
+	final   atomic.Pointer[Stats] // the counters when Close freed the runtime
 }
 
 // rtResources is what the cleanup of a forgotten Runtime releases. It must
@@ -85,47 +112,54 @@ func (r rtResources) release() {
 
 // New starts a runtime: it creates the worker thread, runs cfg.OnStart there
 // and returns once OnStart has finished. If OnStart fails, the worker is gone
-// and the error wraps both OnStart's error and ErrStartFailed.
+// and the error wraps both OnStart's error and ErrStartFailed. A bad field of
+// cfg gives an error naming it that wraps ErrInvalidArgument; a CPU the worker
+// cannot be pinned to, one naming the CPU and the OS error, wrapping
+// ErrStartFailed.
 func New(cfg Config) (*Runtime, error) {
-	if cfg.QueueCapacity < 0 {
-		return nil, fmt.Errorf("qthr: negative QueueCapacity %d: %w", cfg.QueueCapacity, ErrInvalidArgument)
+	if cfg.QueueCapacity < 0 || cfg.QueueCapacity > maxQueueCapacity {
+		return nil, fmt.Errorf("qthr: Config.QueueCapacity %d is out of range (1 to %d, or 0 for the default 4096): %w",
+			cfg.QueueCapacity, maxQueueCapacity, ErrInvalidArgument)
 	}
-	if cfg.PinToCPU && cfg.CPU < 0 {
-		return nil, fmt.Errorf("qthr: negative CPU %d: %w", cfg.CPU, ErrInvalidArgument)
-	}
-	var name *C.char
-	if cfg.ThreadName != "" {
-		name = C.CString(cfg.ThreadName)
-		defer C.free(unsafe.Pointer(name))
+	if strings.IndexByte(cfg.ThreadName, 0) >= 0 {
+		return nil, fmt.Errorf("qthr: Config.ThreadName %q contains a NUL byte: %w", cfg.ThreadName, ErrInvalidArgument)
 	}
 	cpu := -1
 	if cfg.PinToCPU {
+		if cfg.CPU < 0 {
+			return nil, fmt.Errorf("qthr: Config.CPU %d is negative: %w", cfg.CPU, ErrInvalidArgument)
+		}
+		if err := checkPinnable(cfg.CPU); err != nil {
+			return nil, fmt.Errorf("qthr: cannot pin the worker to CPU %d (Config.CPU): %w (%w)", cfg.CPU, err, ErrStartFailed)
+		}
 		cpu = cfg.CPU
 	}
-	nonblocking := 0
-	if cfg.Nonblocking {
-		nonblocking = 1
+	name := cfg.ThreadName
+	if name == "" {
+		name = "qthr"
 	}
-	rt := &Runtime{g: newGuard()}
-	if cfg.OnStart != nil || cfg.OnStop != nil {
-		rt.hooks = &hooks{onStart: cfg.OnStart, onStop: cfg.OnStop}
-		rt.hooksH = cgo.NewHandle(rt.hooks)
-	}
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+
+	rt := &Runtime{g: newGuard(), name: name, nonblocking: cfg.Nonblocking, closing: make(chan struct{})}
+	rt.oneP.Store(runtime.GOMAXPROCS(0) == 1)
+	rt.hooks = &hooks{name: name, onStart: cfg.OnStart, onStop: cfg.OnStop, onInterrupt: cfg.OnInterrupt}
+	rt.hooksH = cgo.NewHandle(rt.hooks)
 	var c *C.qthr_runtime
-	st := Status(C.qthrgo_init(name, C.size_t(cfg.QueueCapacity), C.int(nonblocking), C.int(cpu),
-		C.uintptr_t(rt.hooksH), &c))
-	var startErr error
-	if rt.hooks != nil {
-		startErr = rt.hooks.sync()
-	}
+	st := Status(C.qthrgo_init(cname, C.size_t(cfg.QueueCapacity), C.int(cpu), C.uintptr_t(rt.hooksH),
+		C.int(boolInt(cfg.OnInterrupt != nil)), &c))
+	started, startErr := rt.hooks.sync()
 	if st != StatusOK {
-		if rt.hooksH != 0 {
-			rt.hooksH.Delete()
-		}
-		if st == StatusStartFailed && startErr != nil {
+		rt.hooksH.Delete()
+		switch {
+		case st == StatusStartFailed && startErr != nil:
 			return nil, fmt.Errorf("qthr: OnStart: %w (%w)", startErr, ErrStartFailed)
+		case st == StatusStartFailed && !started && cfg.PinToCPU:
+			return nil, fmt.Errorf("qthr: the worker thread could not be pinned to CPU %d (Config.CPU): %w", cfg.CPU, ErrStartFailed)
+		case st == StatusStartFailed && !started:
+			return nil, fmt.Errorf("qthr: the worker thread could not be started: %w", ErrStartFailed)
 		}
-		return nil, statusErr(st)
+		return nil, fmt.Errorf("qthr: New: %w", statusErr(st))
 	}
 	rt.c = c
 	rt.cleanup = runtime.AddCleanup(rt, func(r rtResources) {
@@ -136,124 +170,277 @@ func New(cfg Config) (*Runtime, error) {
 	return rt, nil
 }
 
-// Submit queues fn to run on the worker and returns its Future at once (or
-// waits for room when the queue is full, unless Config.Nonblocking). Dropping
-// the Future does not cancel the job. Errors: ErrShutdown, ErrQueueFull,
-// ErrInvalidArgument (nil fn).
-func (rt *Runtime) Submit(fn func() (any, error)) (*Future, error) {
-	if fn == nil {
-		return nil, ErrInvalidArgument
-	}
-	j := &job{fn: fn, done: make(chan struct{}), async: true}
-	h := newHandle(j)
-	var cf *C.qthr_future
-	if !rt.g.enter() {
-		deleteHandle(h)
-		return nil, ErrShutdown
-	}
-	st := Status(C.qthrgo_submit(rt.c, C.uintptr_t(h), &cf))
-	rt.g.exit()
-	runtime.KeepAlive(rt)
-	if st != StatusOK {
-		deleteHandle(h)
-		return nil, statusErr(st)
-	}
-	f := &Future{j: j, rt: rt, c: cf}
-	runtime.AddCleanup(f, func(c *C.qthr_future) { C.qthr_future_free(c) }, cf)
-	return f, nil
-}
-
-// Post queues fn to run on the worker and forgets it (fire and forget). An
-// error fn returns, or a panic, is logged through log/slog.
-func (rt *Runtime) Post(fn func() error) error {
-	if fn == nil {
-		return ErrInvalidArgument
-	}
-	j := &job{fn: func() (any, error) { return nil, fn() }, async: true, post: true}
-	h := newHandle(j)
-	if !rt.g.enter() {
-		deleteHandle(h)
-		return ErrShutdown
-	}
-	st := Status(C.qthrgo_post(rt.c, C.uintptr_t(h)))
-	rt.g.exit()
-	runtime.KeepAlive(rt)
-	if st != StatusOK {
-		deleteHandle(h)
-		return statusErr(st)
-	}
-	return nil
-}
-
 // Call runs fn on the worker and returns its results: Submit and Wait in one,
 // without a Future. Called from a job on the same worker it runs fn inline
 // (re-entrancy never deadlocks). A panic in fn comes back as *PanicError.
 // Errors of the runtime itself: ErrShutdown, ErrCancelled (dropped by
-// Shutdown(Cancel) while queued), ErrQueueFull, ErrInvalidArgument.
+// Shutdown(Cancel) while queued), ErrQueueFull (Config.Nonblocking, or a job
+// calling into its own runtime's full queue), ErrInvalidArgument (nil fn).
+//
+// A full queue makes Call wait for room with the goroutine parked in Go, and
+// so does waiting for the result once more than a few goroutines wait: the
+// first few wait inside the library (its fast spin-then-sleep hand-off), each
+// on its OS thread; the others hold no thread.
 func (rt *Runtime) Call(fn func() (any, error)) (any, error) {
 	if fn == nil {
 		return nil, ErrInvalidArgument
 	}
-	if acquireCWait() {
-		defer releaseCWait()
-	} else if !onWorkerThread() {
-		// Too many goroutines already wait inside C: queue the job and park
-		// this goroutine on a channel instead of holding an OS thread. (On
-		// the worker, qthr_call runs the job inline: no wait at all.)
-		return rt.callParked(fn)
+	j, err := rt.call(context.Background(), fn, nil)
+	if err != nil {
+		return nil, err
 	}
-	j := &job{fn: fn}
-	h := newHandle(j)
-	if !rt.g.enter() {
-		deleteHandle(h)
-		return nil, ErrShutdown
-	}
-	st := Status(C.qthrgo_call(rt.c, C.uintptr_t(h)))
-	rt.g.exit()
-	runtime.KeepAlive(rt)
-	deleteHandle(h)
-	if st != StatusOK {
-		return nil, statusErr(st)
-	}
-	if j.state.Load() != jobDone {
-		return nil, fmt.Errorf("qthr: call returned before its job ran: %w", ErrInternal)
-	}
-	return j.val, j.err
+	v, jerr := j.val, j.err
+	rt.recycle(j)
+	return v, jerr
 }
 
-// callParked is Call through the queue and a channel: no OS thread is held
-// while the job is queued or runs.
-func (rt *Runtime) callParked(fn func() (any, error)) (any, error) {
-	j := &job{fn: fn, done: make(chan struct{}), async: true}
-	h := newHandle(j)
-	if !rt.g.enter() {
-		deleteHandle(h)
-		return nil, ErrShutdown
+// CallCtx is Call with a context. If ctx ends while the job is queued (or
+// while Call waits for room in the queue), the job is withdrawn and CallCtx
+// returns ctx.Err() at once. If ctx ends while the job runs, Config.OnInterrupt
+// (if set) is called and CallCtx returns ctx.Err() without waiting for the job,
+// which finishes on its own (its results are dropped). On a worker thread
+// (from a job) ctx is checked before the call only.
+func (rt *Runtime) CallCtx(ctx context.Context, fn func() (any, error)) (any, error) {
+	if fn == nil {
+		return nil, ErrInvalidArgument
 	}
-	st := Status(C.qthrgo_post(rt.c, C.uintptr_t(h)))
-	rt.g.exit()
-	runtime.KeepAlive(rt)
-	if st != StatusOK {
-		deleteHandle(h)
-		return nil, statusErr(st)
+	j, err := rt.call(ctx, fn, nil)
+	if err != nil {
+		return nil, err
 	}
-	<-j.done
-	return j.val, j.err
+	v, jerr := j.val, j.err
+	rt.recycle(j)
+	return v, jerr
 }
 
 // Do runs fn on rt's worker and returns its typed result: the generic form of
-// Runtime.Call (no boxing of the result in an interface).
+// Runtime.Call, with the same rules. Its only allocation is the record that
+// carries fn and its typed result to the worker (one per call; Call's record
+// is reused and costs none), plus a channel when the goroutine parks in Go.
 func Do[T any](rt *Runtime, fn func() (T, error)) (T, error) {
-	var out T
+	return doCtx(context.Background(), rt, fn)
+}
+
+// DoCtx is Do with a context, with the rules of Runtime.CallCtx.
+func DoCtx[T any](ctx context.Context, rt *Runtime, fn func() (T, error)) (T, error) {
+	return doCtx(ctx, rt, fn)
+}
+
+func doCtx[T any](ctx context.Context, rt *Runtime, fn func() (T, error)) (T, error) {
+	var zero T
 	if fn == nil {
-		return out, ErrInvalidArgument
+		return zero, ErrInvalidArgument
 	}
-	_, err := rt.Call(func() (any, error) {
-		v, err := fn()
-		out = v
+	t := &typed[T]{fn: fn}
+	j, err := rt.call(ctx, nil, t)
+	if err != nil {
+		return zero, err
+	}
+	jerr := j.err
+	rt.recycle(j)
+	return t.val, jerr
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// recycle returns a finished synchronous job to the pool.
+func (rt *Runtime) recycle(j *job) {
+	if !j.async {
+		putSyncJob(j)
+	}
+}
+
+// call runs a job synchronously and returns it, finished; the error is the
+// runtime's (the job's own error is in the job).
+func (rt *Runtime) call(ctx context.Context, fn func() (any, error), t typedFn) (*job, error) {
+	var done <-chan struct{}
+	if ctx != nil {
+		done = ctx.Done()
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	onWorker := onWorkerThread()
+	if onWorker && done != nil && !rt.OnWorker() {
+		// A job of another runtime waits for this one: through a Future, whose
+		// Wait honours ctx's deadline there and keeps serving the calls that
+		// other workers make to the waiting runtime.
+		return rt.callViaFuture(ctx, fn, t)
+	}
+	if onWorker || (done == nil && acquireCWait()) {
+		j := getSyncJob(rt, fn, t)
+		st, err := rt.callInC(j)
+		if !onWorker {
+			releaseCWait()
+		}
+		if err == nil {
+			return j, nil
+		}
+		putSyncJob(j)
+		if st != StatusQueueFull || rt.nonblocking || onWorker {
+			return nil, err
+		}
+		// The queue is full: wait for room below, parked in Go.
+	}
+	j := &job{fn: fn, typed: t, rt: rt, done: make(chan struct{})}
+	cf, err := rt.submit(ctx, j, done != nil)
+	if err != nil {
 		return nil, err
-	})
-	return out, err
+	}
+	if done == nil {
+		<-j.done
+		return j, nil
+	}
+	defer C.qthr_future_free(cf)
+	// Future.wait: briefly in C (the fast hand-off), then a select on ctx.
+	if (&Future{j: j, rt: rt, c: cf}).wait(ctx) == nil {
+		return j, nil
+	}
+	// Withdraw it if still queued; interrupt it if running. Either way the
+	// caller is not kept waiting.
+	if Status(C.qthrgo_stop(cf)) != StatusOK {
+		select {
+		case <-j.done:
+			return j, nil // finished meanwhile: its result is as good as any
+		default:
+		}
+	}
+	return nil, ctx.Err()
+}
+
+// callInC runs j with qthr_call: the caller's thread waits inside the library.
+func (rt *Runtime) callInC(j *job) (Status, error) {
+	arg := slotGet(j)
+	if arg == 0 {
+		return StatusNoMemory, ErrNoMemory
+	}
+	j.arg = arg
+	j.state.Store(jobQueued)
+	if !rt.g.enter() {
+		slotPut(arg)
+		return StatusShutdown, ErrShutdown
+	}
+	st := Status(C.qthrgo_call(rt.c, C.uintptr_t(arg)))
+	rt.g.exit()
+	runtime.KeepAlive(rt)
+	slotPut(arg)
+	if st != StatusOK {
+		return st, statusErr(st)
+	}
+	if j.state.Load() != jobDone {
+		return StatusPanic, fmt.Errorf("qthr: call returned before its job ran: %w", ErrInternal)
+	}
+	return st, nil
+}
+
+func (rt *Runtime) callViaFuture(ctx context.Context, fn func() (any, error), t typedFn) (*job, error) {
+	j := &job{fn: fn, typed: t, rt: rt, done: make(chan struct{})}
+	cf, err := rt.submit(ctx, j, true)
+	if err != nil {
+		return nil, err
+	}
+	f := newFuture(rt, j, cf)
+	if _, err := f.Wait(ctx); err != nil && !j.resolved() {
+		return nil, err
+	}
+	return j, nil
+}
+
+// resolved reports whether the job ran or will never run.
+func (j *job) resolved() bool {
+	s := j.state.Load()
+	return s == jobDone || s == jobNotRun
+}
+
+// submit queues the asynchronous job j and returns its C future (nil unless
+// wantFuture: fire and forget). On a full queue it waits for room parked in Go
+// (unless the runtime is nonblocking or this is a worker thread), giving up
+// when ctx ends or the runtime shuts down.
+func (rt *Runtime) submit(ctx context.Context, j *job, wantFuture bool) (*C.qthr_future, error) {
+	arg := slotGet(j)
+	if arg == 0 {
+		return nil, ErrNoMemory
+	}
+	j.arg, j.async = arg, true
+	j.state.Store(jobQueued)
+	var w *roomWaiter
+	var retry time.Duration
+	for {
+		if !rt.g.enter() {
+			rt.room.leave(w, false)
+			slotPut(arg)
+			return nil, ErrShutdown
+		}
+		var cf *C.qthr_future
+		var out **C.qthr_future
+		if wantFuture {
+			out = &cf
+		}
+		st := Status(C.qthrgo_submit(rt.c, C.uintptr_t(arg), C.int64_t(j.deadlineNs), C.uint32_t(j.priority),
+			out, C.int64_t(rt.submitLinger())))
+		rt.g.exit()
+		runtime.KeepAlive(rt)
+		if st == StatusOK {
+			rt.room.leave(w, false)
+			return cf, nil
+		}
+		if st != StatusQueueFull || rt.nonblocking || onWorkerThread() {
+			rt.room.leave(w, false)
+			slotPut(arg)
+			return nil, statusErr(st)
+		}
+		if w == nil {
+			w = rt.room.register() // then retry once before sleeping
+			continue
+		}
+		if err := rt.room.wait(ctx, w, rt.closing, &retry); err != nil {
+			slotPut(arg)
+			return nil, err
+		}
+		w = nil
+	}
+}
+
+// submitLinger is how long a submit stays in C after queuing, waiting for the
+// job to finish (it returns sooner if it does), when GOMAXPROCS is 1. There
+// the worker's callback into Go needs the one P: while the submitter is in C
+// the worker can take it (and the submitter take it back when the worker
+// returns to C); once the submitter runs Go code again, whichever side comes
+// second waits for the Go scheduler's monitor to move the P, 20 us to 10 ms.
+// So a short job is best left to finish while its submitter is still in C.
+//
+// runtime.GOMAXPROCS takes the scheduler's lock: not on every submit. The
+// worker refreshes rt.oneP every 256 jobs (it alone counts them), New sets it.
+func (rt *Runtime) submitLinger() time.Duration {
+	if rt.oneP.Load() && !onWorkerThread() {
+		return 50 * time.Microsecond
+	}
+	return 0
+}
+
+// noteJob is called by the worker for every Go job it starts.
+func (rt *Runtime) noteJob() {
+	rt.jobsSeen++
+	if rt.jobsSeen%256 == 0 {
+		rt.oneP.Store(runtime.GOMAXPROCS(0) == 1)
+	}
+}
+
+// Post queues fn to run on the worker and forgets it (fire and forget). Nobody
+// receives fn's outcome, so an error it returns is logged at Warn and a panic
+// at Error (log/slog: attributes runtime, job, error or panic and stack).
+func (rt *Runtime) Post(fn func() error) error {
+	if fn == nil {
+		return ErrInvalidArgument
+	}
+	j := &job{typed: posted(fn), rt: rt, post: true}
+	_, err := rt.submit(context.Background(), j, false)
+	return err
 }
 
 // CallC runs the C function fn, a qthr_fn (void *(*)(void *)), with arg on the
@@ -266,16 +453,26 @@ func (rt *Runtime) CallC(fn unsafe.Pointer, arg unsafe.Pointer) (unsafe.Pointer,
 		return nil, ErrInvalidArgument
 	}
 	var res unsafe.Pointer
-	if !rt.g.enter() {
-		return nil, ErrShutdown
+	var retry time.Duration
+	for {
+		if !rt.g.enter() {
+			return nil, ErrShutdown
+		}
+		st := Status(C.qthrgo_call_c(rt.c, fn, arg, &res))
+		rt.g.exit()
+		runtime.KeepAlive(rt)
+		if st == StatusQueueFull && !rt.nonblocking && !onWorkerThread() {
+			w := rt.room.register()
+			if err := rt.room.wait(context.Background(), w, rt.closing, &retry); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if st != StatusOK {
+			return nil, statusErr(st)
+		}
+		return res, nil
 	}
-	st := Status(C.qthrgo_call_c(rt.c, fn, arg, &res))
-	rt.g.exit()
-	runtime.KeepAlive(rt)
-	if st != StatusOK {
-		return nil, statusErr(st)
-	}
-	return res, nil
 }
 
 // OnWorker reports whether the caller runs on rt's worker thread (that is,
@@ -297,19 +494,28 @@ type Stats struct {
 	Cancelled      uint64 // jobs resolved without running
 	QueueLen       uint64 // jobs queued now
 	QueueHighWater uint64 // most jobs ever queued at once
+	Expired        uint64 // jobs whose deadline passed before they started (also counted in Cancelled)
 }
 
-// Stats returns the runtime's counters; the zero Stats once it is closed.
+// Stats returns the runtime's counters. Exact when the runtime is quiescent;
+// after Close, the final counters.
 func (rt *Runtime) Stats() Stats {
-	var out [5]C.uint64_t
 	if !rt.g.enter() {
+		if s := rt.final.Load(); s != nil {
+			return *s
+		}
 		return Stats{}
 	}
-	st := C.qthrgo_stats(rt.c, &out[0])
+	s, _ := rt.stats()
 	rt.g.exit()
 	runtime.KeepAlive(rt)
-	if st != 0 {
-		return Stats{}
+	return s
+}
+
+func (rt *Runtime) stats() (Stats, bool) {
+	var out [6]C.uint64_t
+	if C.qthrgo_stats(rt.c, &out[0]) != 0 {
+		return Stats{}, false
 	}
 	return Stats{
 		Submitted:      uint64(out[0]),
@@ -317,33 +523,40 @@ func (rt *Runtime) Stats() Stats {
 		Cancelled:      uint64(out[2]),
 		QueueLen:       uint64(out[3]),
 		QueueHighWater: uint64(out[4]),
-	}
+		Expired:        uint64(out[5]),
+	}, true
 }
 
-// Shutdown stops the runtime: new submits fail with ErrShutdown at once, queued
-// jobs run (Drain) or resolve as ErrCancelled (Cancel), a running job finishes,
-// OnStop runs on the worker and the worker thread is joined. No Future is left
-// pending. Idempotent; safe from any goroutine except a job of this runtime,
-// where it returns ErrWouldDeadlock. Close still has to release the runtime.
+// Shutdown stops the runtime: new submits fail with ErrShutdown at once, and
+// so do goroutines waiting for room; queued jobs run (Drain) or resolve as
+// ErrCancelled (Cancel), a running job finishes, OnStop runs on the worker and
+// the worker thread is joined. No Future is left pending. Idempotent; safe
+// from any goroutine except a job of this runtime, where it returns
+// ErrWouldDeadlock and does nothing. Close still has to release the runtime.
 func (rt *Runtime) Shutdown(mode ShutdownMode) error {
 	if mode != Drain && mode != Cancel {
-		return ErrInvalidArgument
+		return fmt.Errorf("qthr: Shutdown mode %d: %w", mode, ErrInvalidArgument)
 	}
 	if !rt.g.enter() {
 		return nil
 	}
+	defer rt.g.exit()
+	if C.qthr_on_worker(rt.c) != 0 {
+		return ErrWouldDeadlock
+	}
+	rt.closeOnce.Do(func() { close(rt.closing) })
 	st := Status(C.qthr_shutdown(rt.c, C.qthr_shutdown_mode(mode)))
-	rt.g.exit()
 	runtime.KeepAlive(rt)
-	if st == StatusOK && rt.hooks != nil {
-		_ = rt.hooks.sync() // OnStop's effects happen before Shutdown returns
+	if st == StatusOK {
+		_, _ = rt.hooks.sync() // OnStop's effects happen before Shutdown returns
 	}
 	return statusErr(st)
 }
 
 // Close shuts the runtime down with Drain (unless Shutdown already did) and
 // frees it. Idempotent: later calls return nil. From a job of this runtime it
-// returns ErrWouldDeadlock and does nothing.
+// returns ErrWouldDeadlock and does nothing. Stats keeps returning the final
+// counters.
 func (rt *Runtime) Close() error {
 	rt.closeMu.Lock()
 	defer rt.closeMu.Unlock()
@@ -352,6 +565,15 @@ func (rt *Runtime) Close() error {
 			return err
 		}
 		// Anything else (ErrForked): still release what can be released.
+	}
+	if rt.g.closed() {
+		return nil
+	}
+	if rt.g.enter() {
+		if s, ok := rt.stats(); ok {
+			rt.final.Store(&s)
+		}
+		rt.g.exit()
 	}
 	if !rt.g.close() {
 		return nil

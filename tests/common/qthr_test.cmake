@@ -10,6 +10,9 @@
 #                             tu_watchdog() should fire first
 #   ARGS <arg>...             program arguments (test_* programs: the cases to run)
 #   ENV <VAR=value>...        environment of every run
+#   VALGRIND_ENV <VAR=value>... SANITIZER_ENV <VAR=value>...
+#                             environment of the valgrind / sanitizer runs only (after ENV,
+#                             so it overrides it: e.g. fewer iterations there)
 #   STATIC                    link libqthr.a instead of libqthr.so
 #   COMPILE_OPTIONS <opt>...  extra compiler options
 #   VALGRIND_OPTIONS <opt>... extra valgrind options (e.g. --leak-check=no)
@@ -124,7 +127,7 @@ endif()
 # ---- one test program -----------------------------------------------------------------
 function(_qthr_add_test suite exe default_src default_sanitize name)
   cmake_parse_arguments(PARSE_ARGV 5 T "STATIC;NO_VALGRIND;SANITIZE;NO_SANITIZE;KNOWN"
-                        "TIMEOUT" "SOURCE;ARGS;ENV;COMPILE_OPTIONS;VALGRIND_OPTIONS")
+                        "TIMEOUT" "SOURCE;ARGS;ENV;VALGRIND_ENV;SANITIZER_ENV;COMPILE_OPTIONS;VALGRIND_OPTIONS")
   if(T_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "qthr test ${name}: unknown arguments ${T_UNPARSED_ARGUMENTS}")
   endif()
@@ -165,7 +168,8 @@ function(_qthr_add_test suite exe default_src default_sanitize name)
       math(EXPR vg_timeout "${T_TIMEOUT} * 10")
       add_test(NAME valgrind.${suite}.${name}
         COMMAND ${QTHR_VALGRIND_COMMAND} ${T_VALGRIND_OPTIONS} $<TARGET_FILE:${exe}> ${T_ARGS})
-      set(env QTHR_WATCHDOG_SCALE=20 QTHR_NO_CPU_CHECK=1 ${QTHR_VALGRIND_ENV} ${T_ENV})
+      set(env QTHR_WATCHDOG_SCALE=20 QTHR_NO_CPU_CHECK=1 ${QTHR_VALGRIND_ENV} ${T_ENV}
+              ${T_VALGRIND_ENV})
       set_tests_properties(valgrind.${suite}.${name} PROPERTIES TIMEOUT ${vg_timeout}
         LABELS valgrind ENVIRONMENT "${env}")
     else()
@@ -185,7 +189,8 @@ function(_qthr_add_test suite exe default_src default_sanitize name)
                           ${QTHR_STATIC_NATIVE_LIBS} Threads::Threads)
     math(EXPR san_timeout "${T_TIMEOUT} * 5")
     add_test(NAME ${QTHR_SAN_SHORT}.${suite}.${name} COMMAND ${sexe} ${T_ARGS})
-    set(env ${QTHR_SAN_ENV} QTHR_STRESS_SCALE=0.5 QTHR_WATCHDOG_SCALE=10 QTHR_NO_CPU_CHECK=1 ${T_ENV})
+    set(env ${QTHR_SAN_ENV} QTHR_STRESS_SCALE=0.5 QTHR_WATCHDOG_SCALE=10 QTHR_NO_CPU_CHECK=1 ${T_ENV}
+            ${T_SANITIZER_ENV})
     set_tests_properties(${QTHR_SAN_SHORT}.${suite}.${name} PROPERTIES TIMEOUT ${san_timeout}
       LABELS ${QTHR_SAN_SHORT} ENVIRONMENT "${env}")
   endif()

@@ -107,6 +107,18 @@ struct Engine {
   }
 };
 
+// Runs `f`, which must throw qthr::Error(QTHR_INVALID_ARGUMENT) "already retrieved".
+template <class F>
+void expect_already_retrieved(F &&f) {
+  try {
+    f();
+    ADD_FAILURE() << "a second get() did not throw";
+  } catch (const qthr::Error &e) {
+    EXPECT_EQ(e.status(), QTHR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(e.what()).find("already retrieved"), std::string::npos) << e.what();
+  }
+}
+
 } // namespace
 
 // --- Contract snippet from API.md, verbatim in spirit -----------------------
@@ -135,7 +147,7 @@ TEST(Basics, VoidResults) {
   static_assert(std::is_same_v<decltype(f.get()), void>);
   f.get();
   EXPECT_EQ(x, 5);
-  f.get(); // repeatable
+  expect_already_retrieved([&] { f.get(); }); // one consumer
   rt.call([&x] { x = 6; });
   EXPECT_EQ(x, 6);
 }
@@ -149,7 +161,7 @@ TEST(Basics, ResultTypeDeduction) {
   auto f3 = rt.submit([]() -> const std::string { return "c"; });
   static_assert(std::is_same_v<decltype(f3), qthr::Future<std::string>>);
   EXPECT_EQ(f1.get(), "hi");
-  EXPECT_EQ(f1.get(), "hi"); // copyable: get() may be called again
+  expect_already_retrieved([&] { (void)f1.get(); }); // taken once, copyable or not
   EXPECT_EQ(f2.get(), 42);
   EXPECT_EQ(f3.get(), "c");
   auto d = rt.call([] { return 1.5; });
@@ -307,7 +319,7 @@ TEST(Exceptions, GetRethrowsOriginalException) {
   } catch (const std::invalid_argument &e) {
     EXPECT_STREQ(e.what(), "boom");
   }
-  EXPECT_THROW(f.get(), std::invalid_argument); // again
+  expect_already_retrieved([&] { (void)f.get(); }); // the exception is taken once too
   auto g = rt.submit([] { throw CustomError{17}; });
   try {
     g.get();
@@ -399,12 +411,7 @@ TEST(MoveOnly, CapturesArgumentsAndResults) {
   std::unique_ptr<int> r = g.get();
   ASSERT_TRUE(r);
   EXPECT_EQ(*r, 42);
-  try {
-    g.get(); // moved out already
-    FAIL() << "second get of a move-only value did not throw";
-  } catch (const qthr::Error &e) {
-    EXPECT_EQ(e.status(), QTHR_INVALID_ARGUMENT);
-  }
+  expect_already_retrieved([&] { (void)g.get(); }); // moved out already
   EXPECT_TRUE(g.valid());
   // rvalue get() moves, also for copyable results.
   EXPECT_EQ(rt.submit([] { return std::string(100, 'x'); }).get().size(), 100u);
@@ -852,3 +859,632 @@ TEST(Concurrency, EightThreadsOneEngine) {
   EXPECT_EQ(engine->total, 8L * 400);
   for (long n : engine->per_caller) EXPECT_EQ(n, 400);
 }
+
+// --- One consumer: get() from several threads at once -------------------------------
+
+namespace {
+
+// Calls get() on `f` from kThreads threads released together; returns how many got the
+// value (checked by `check`) and how many got qthr::Error("already retrieved").
+template <class T, class Check>
+std::pair<int, int> race_get(qthr::Future<T> &f, Check check) {
+  constexpr int kThreads = 4;
+  std::atomic<int> ready{0}, values{0}, retrieved{0}, other{0};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> ts;
+  for (int i = 0; i < kThreads; ++i)
+    ts.emplace_back([&] {
+      ++ready;
+      while (!go.load()) std::this_thread::yield();
+      try {
+        if constexpr (std::is_void_v<T>) {
+          f.get();
+          check();
+        } else {
+          check(f.get());
+        }
+        ++values;
+      } catch (const qthr::Error &e) {
+        if (e.status() == QTHR_INVALID_ARGUMENT) ++retrieved;
+        else ++other;
+      } catch (...) {
+        ++values; // the job's own exception: rethrown to exactly one of them
+      }
+    });
+  while (ready.load() < kThreads) std::this_thread::yield();
+  go = true;
+  for (auto &t : ts) t.join();
+  EXPECT_EQ(other.load(), 0);
+  return {values.load(), retrieved.load()};
+}
+
+} // namespace
+
+TEST(SingleConsumer, ConcurrentGetGivesTheValueToExactlyOneThread) {
+  qthr::Runtime rt;
+  for (int round = 0; round < 50; ++round) {
+    // Still running when the threads call get() (half of the rounds), or already done.
+    Gate gate;
+    bool hold = round % 2 == 0;
+    auto s = rt.submit([&, hold] {
+      if (hold) gate.wait();
+      return std::string(64, 's'); // heap-allocated: a double move would be a double free
+    });
+    auto u = rt.submit([] { return std::make_unique<std::vector<int>>(100, 7); });
+    auto v = rt.submit([] {});
+    auto e = rt.submit([]() -> int { throw std::runtime_error("job failed"); });
+    std::thread opener([&] {
+      std::this_thread::sleep_for(1ms);
+      gate.open();
+    });
+    auto rs = race_get(s, [](std::string x) { EXPECT_EQ(x, std::string(64, 's')); });
+    opener.join();
+    auto ru = race_get(u, [](std::unique_ptr<std::vector<int>> p) {
+      ASSERT_TRUE(p);
+      EXPECT_EQ(p->size(), 100u);
+    });
+    auto rv = race_get(v, [] {});
+    auto re = race_get(e, [](int) { ADD_FAILURE() << "a value from a throwing job"; });
+    for (auto r : {rs, ru, rv, re}) {
+      EXPECT_EQ(r.first, 1) << "round " << round;
+      EXPECT_EQ(r.second, 3) << "round " << round;
+    }
+  }
+}
+
+TEST(SingleConsumer, CancelledFutureThrowsCancelledForEveryone) {
+  qthr::Runtime rt;
+  Gate gate;
+  auto blocker = rt.submit([&] { gate.wait(); });
+  auto f = rt.submit([] { return 1; });
+  ASSERT_TRUE(f.cancel());
+  std::atomic<int> cancelled{0};
+  std::vector<std::thread> ts;
+  for (int i = 0; i < 3; ++i)
+    ts.emplace_back([&] {
+      try {
+        (void)f.get();
+      } catch (const qthr::Error &e) {
+        if (e.status() == QTHR_CANCELLED) ++cancelled;
+      }
+    });
+  for (auto &t : ts) t.join();
+  EXPECT_EQ(cancelled.load(), 3);
+  gate.open();
+  blocker.get();
+}
+
+TEST(SingleConsumer, IsReady) {
+  qthr::Runtime rt;
+  Gate gate;
+  auto f = rt.submit([&] {
+    gate.wait();
+    return 3;
+  });
+  EXPECT_FALSE(f.is_ready());
+  gate.open();
+  f.wait();
+  EXPECT_TRUE(f.is_ready());
+  EXPECT_EQ(f.get(), 3);
+  EXPECT_FALSE(qthr::Future<int>{}.is_ready());
+}
+
+// --- Future::then ------------------------------------------------------------------
+
+TEST(Then, RunsOnTheWorkerRightAfterTheJob) {
+  qthr::Runtime rt;
+  Gate gate, done;
+  std::atomic<bool> on_worker{false};
+  std::atomic<int> value{0};
+  auto f = rt.submit([&] {
+    gate.wait();
+    return 41;
+  });
+  std::move(f).then([&](qthr::Future<int> g) {
+    on_worker = rt.on_worker();
+    value = g.get() + 1;
+    done.open();
+  });
+  EXPECT_FALSE(f.valid()); // consumed
+  gate.open();
+  done.wait();
+  EXPECT_TRUE(on_worker.load());
+  EXPECT_EQ(value.load(), 42);
+}
+
+TEST(Then, AlreadyResolvedRunsAtOnceOnThisThread) {
+  qthr::Runtime rt;
+  auto f = rt.submit([] { return std::make_unique<int>(5); });
+  f.wait();
+  std::thread::id where;
+  int got = 0;
+  std::move(f).then([&](qthr::Future<std::unique_ptr<int>> &&g) {
+    where = std::this_thread::get_id();
+    got = *g.get();
+  });
+  EXPECT_EQ(where, std::this_thread::get_id());
+  EXPECT_EQ(got, 5);
+}
+
+TEST(Then, CancelledJobRunsOnTheCancellingThreadWithCancelled) {
+  qthr::Runtime rt;
+  Gate gate;
+  auto blocker = rt.submit([&] { gate.wait(); });
+  auto f = rt.submit([] { return 1; });
+  qthr_future *raw = f.native_handle();
+  std::thread::id where;
+  qthr_status st = QTHR_OK;
+  std::move(f).then([&](qthr::Future<int> g) {
+    where = std::this_thread::get_id();
+    try {
+      (void)g.get();
+    } catch (const qthr::Error &e) {
+      st = e.status();
+    }
+  });
+  // The continuation owns the future now; cancel through the C handle it keeps alive.
+  std::thread canceller([&] { EXPECT_EQ(qthr_cancel(raw), QTHR_OK); });
+  std::thread::id canceller_id = canceller.get_id();
+  canceller.join();
+  EXPECT_EQ(where, canceller_id);
+  EXPECT_EQ(st, QTHR_CANCELLED);
+  gate.open();
+  blocker.get();
+}
+
+TEST(Then, JobExceptionsReachTheContinuation) {
+  qthr::Runtime rt;
+  Gate done;
+  int code = 0;
+  rt.submit([]() -> int { throw CustomError{3}; }).then([&](qthr::Future<int> g) {
+    try {
+      (void)g.get();
+    } catch (const CustomError &e) {
+      code = e.code;
+    }
+    done.open();
+  });
+  done.wait();
+  EXPECT_EQ(code, 3);
+}
+
+TEST(Then, ShutdownCancelResolvesContinuationsAndFreesEverything) {
+  Tracked::live = 0;
+  std::atomic<int> cancelled{0};
+  {
+    qthr::Runtime rt;
+    Gate gate;
+    auto blocker = rt.submit([&] { gate.wait(); });
+    for (int i = 0; i < 5; ++i)
+      rt.submit([t = Tracked{}] {}).then([&, t = Tracked{}](qthr::Future<void> g) {
+        try {
+          g.get();
+        } catch (const qthr::Error &e) {
+          if (e.status() == QTHR_CANCELLED) ++cancelled;
+        }
+      });
+    std::thread stopper([&] { rt.shutdown(qthr::Shutdown::cancel); });
+    std::this_thread::sleep_for(5ms);
+    gate.open();
+    stopper.join();
+  }
+  EXPECT_EQ(cancelled.load(), 5);
+  EXPECT_EQ(Tracked::live.load(), 0); // every job and continuation freed
+}
+
+TEST(Then, EmptyFutureThrows) {
+  qthr::Future<int> f;
+  EXPECT_THROW(std::move(f).then([](qthr::Future<int>) {}), qthr::Error);
+}
+
+// --- 0.2: interrupts, deadlines, the urgent lane ------------------------------------
+
+namespace {
+// Waits (at most 10 s) until `flag` is set; returns whether it was.
+bool wait_flag(const std::atomic<bool> &flag) {
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!flag.load()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(100us);
+  }
+  return true;
+}
+} // namespace
+
+TEST(Interrupt, RunningJobStopsThroughOnInterruptOnTheInterruptingThread) {
+  std::atomic<bool> stop{false}, started{false};
+  std::thread::id hook_thread;
+  qthr::Runtime rt{qthr::Options{}.on_interrupt([&] {
+    hook_thread = std::this_thread::get_id();
+    stop = true;
+  })};
+  auto f = rt.submit([&] {
+    started = true;
+    return wait_flag(stop) ? std::string("interrupted") : std::string("ran out");
+  });
+  ASSERT_TRUE(wait_flag(started));
+  EXPECT_TRUE(f.interrupt());
+  EXPECT_EQ(hook_thread, std::this_thread::get_id());
+  EXPECT_EQ(f.get(), "interrupted"); // the job ends as the engine decides
+  EXPECT_FALSE(f.interrupt());       // finished: nothing to stop
+}
+
+TEST(Interrupt, QueuedJobIsWithdrawnLikeCancel) {
+  Tracked::live = 0;
+  std::atomic<int> hook_calls{0};
+  {
+    qthr::Runtime rt{qthr::Options{}.on_interrupt([&] { ++hook_calls; })};
+    Gate gate;
+    auto blocker = rt.submit([&] { gate.wait(); });
+    auto f = rt.submit([t = Tracked{}] { return 1; });
+    EXPECT_TRUE(f.interrupt());
+    EXPECT_EQ(Tracked::live.load(), 0); // captures destroyed at once, on this thread
+    try {
+      (void)f.get();
+      ADD_FAILURE() << "no exception";
+    } catch (const qthr::Error &e) {
+      EXPECT_EQ(e.status(), QTHR_CANCELLED);
+    }
+    gate.open();
+    blocker.get();
+  }
+  EXPECT_EQ(hook_calls.load(), 0); // a queued job needs no hook
+}
+
+TEST(Interrupt, WithoutHookOrFinishedOrEmptyIsFalse) {
+  qthr::Runtime rt; // no on_interrupt
+  std::atomic<bool> started{false};
+  Gate gate;
+  auto f = rt.submit([&] {
+    started = true;
+    gate.wait();
+  });
+  ASSERT_TRUE(wait_flag(started));
+  EXPECT_FALSE(f.interrupt()); // running, nobody to ask
+  gate.open();
+  f.get();
+  EXPECT_FALSE(f.interrupt());
+  EXPECT_FALSE(qthr::Future<int>{}.interrupt());
+}
+
+TEST(Interrupt, HookExceptionIsRethrownByInterrupt) {
+  std::atomic<bool> started{false};
+  Gate gate;
+  qthr::Runtime rt{qthr::Options{}.on_interrupt([] { throw CustomError{9}; })};
+  auto f = rt.submit([&] {
+    started = true;
+    gate.wait();
+    return 2;
+  });
+  ASSERT_TRUE(wait_flag(started));
+  try {
+    f.interrupt();
+    ADD_FAILURE() << "no exception";
+  } catch (const CustomError &e) {
+    EXPECT_EQ(e.code, 9);
+  }
+  gate.open();
+  EXPECT_EQ(f.get(), 2);
+  EXPECT_FALSE(f.interrupt()); // and no stale exception from the earlier call
+}
+
+TEST(Deadline, JobNotStartedInTimeExpires) {
+  Tracked::live = 0;
+  {
+    qthr::Runtime rt;
+    Gate gate;
+    auto blocker = rt.submit([&] { gate.wait(); });
+    std::atomic<bool> ran{false};
+    auto f = rt.submit(qthr::SubmitOptions{}.deadline(20ms), [&, t = Tracked{}] {
+      ran = true;
+      return 1;
+    });
+    // get() returns as soon as the deadline passes, although the worker is still blocked.
+    try {
+      (void)f.get();
+      ADD_FAILURE() << "no exception";
+    } catch (const qthr::Error &e) {
+      EXPECT_EQ(e.status(), QTHR_EXPIRED);
+    }
+    EXPECT_EQ(f.wait_for(0ms), std::future_status::ready);
+    EXPECT_TRUE(f.is_ready());
+    EXPECT_FALSE(f.cancel());    // resolved
+    EXPECT_FALSE(f.interrupt()); // resolved
+    gate.open();
+    blocker.get();
+    rt.call([] {}); // the worker has passed the expired job
+    EXPECT_FALSE(ran.load());
+    EXPECT_GE(rt.stats().expired, 1u);
+    auto s = rt.stats();
+    EXPECT_EQ(s.completed + s.cancelled, s.submitted);
+  }
+  EXPECT_EQ(Tracked::live.load(), 0); // the expired job's captures were destroyed
+}
+
+TEST(Deadline, JobStartedInTimeRunsAndThenSeesExpired) {
+  qthr::Runtime rt;
+  EXPECT_EQ(rt.submit(qthr::SubmitOptions{}.deadline(10s), [] { return 3; }).get(), 3);
+  // A continuation of an expired job sees QTHR_EXPIRED too.
+  Gate gate, done;
+  auto blocker = rt.submit([&] { gate.wait(); });
+  qthr_status seen = QTHR_OK;
+  rt.submit(qthr::SubmitOptions{}.deadline(1ms), [] {}).then([&](qthr::Future<void> g) {
+    try {
+      g.get();
+    } catch (const qthr::Error &e) {
+      seen = e.status();
+    }
+    done.open();
+  });
+  std::this_thread::sleep_for(5ms);
+  gate.open();
+  done.wait();
+  EXPECT_EQ(seen, QTHR_EXPIRED);
+  blocker.get();
+}
+
+TEST(Deadline, NonPositiveDeadlineIsRejected) {
+  try {
+    (void)qthr::SubmitOptions{}.deadline(0ms);
+    ADD_FAILURE() << "no exception";
+  } catch (const qthr::Error &e) {
+    EXPECT_EQ(e.status(), QTHR_INVALID_ARGUMENT);
+  }
+  EXPECT_THROW((void)qthr::SubmitOptions{}.deadline(-1s), qthr::Error);
+  qthr::SubmitOptions o;
+  o.deadline(std::chrono::hours::max()).urgent();
+  EXPECT_EQ(o.deadline_ns(), INT64_MAX);
+  EXPECT_TRUE(o.is_urgent());
+  EXPECT_EQ(qthr::SubmitOptions{}.deadline(std::chrono::duration<double, std::micro>(1.5)).deadline_ns(), 1500);
+}
+
+TEST(Urgent, UrgentJobsOvertakeQueuedNormalJobsInOrder) {
+  qthr::Runtime rt;
+  Gate gate;
+  std::vector<int> order; // touched only on the worker
+  auto blocker = rt.submit([&] { gate.wait(); });
+  std::vector<qthr::Future<void>> fs;
+  for (int i = 0; i < 5; ++i) fs.push_back(rt.submit([&order, i] { order.push_back(i); }));
+  qthr::SubmitOptions urgent = qthr::SubmitOptions{}.urgent();
+  for (int i = 100; i < 103; ++i) fs.push_back(rt.submit(urgent, [&order, i] { order.push_back(i); }));
+  // Options with arguments, as an lvalue, and a deadline that is far away.
+  fs.push_back(rt.submit(qthr::SubmitOptions{}.urgent().deadline(10s), [&order](int k) { order.push_back(k); }, 103));
+  gate.open();
+  for (auto &f : fs) f.get();
+  blocker.get();
+  std::vector<int> want{100, 101, 102, 103, 0, 1, 2, 3, 4};
+  EXPECT_EQ(rt.call([&] { return order; }), want);
+}
+
+// --- C++20: co_await on a qthr::Future ------------------------------------------------
+
+#if defined(QTHR_CPP_HAS_COROUTINES)
+namespace {
+
+// A fire-and-forget coroutine: starts at once, frees its frame when it ends.
+struct Detached {
+  struct promise_type {
+    Detached get_return_object() noexcept { return {}; }
+    std::suspend_never initial_suspend() noexcept { return {}; }
+    std::suspend_never final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept { std::terminate(); }
+  };
+};
+
+// An executor: one thread resuming the coroutine handles posted to it, in order.
+class LoopThread {
+public:
+  LoopThread() : thread_([this] { loop(); }) {}
+  ~LoopThread() {
+    {
+      std::lock_guard<std::mutex> g(m_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void post(std::coroutine_handle<> h) {
+    {
+      std::lock_guard<std::mutex> g(m_);
+      q_.push_back(h);
+    }
+    cv_.notify_all();
+  }
+  std::thread::id id() const { return thread_.get_id(); }
+  auto executor() {
+    return [this](std::coroutine_handle<> h) { post(h); };
+  }
+
+private:
+  void loop() {
+    std::unique_lock<std::mutex> g(m_);
+    for (;;) {
+      cv_.wait(g, [&] { return stop_ || !q_.empty(); });
+      if (q_.empty()) return;
+      auto h = q_.front();
+      q_.erase(q_.begin());
+      g.unlock();
+      h.resume();
+      g.lock();
+    }
+  }
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::vector<std::coroutine_handle<>> q_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+struct Seen {
+  std::thread::id thread;
+  bool on_worker = false;
+  int value = 0;
+  qthr_status error = QTHR_OK;
+  int custom = 0;
+};
+
+Detached await_inline(qthr::Runtime &rt, qthr::Future<int> &f, Seen &seen, Gate &done) {
+  try {
+    seen.value = co_await f;
+  } catch (const qthr::Error &e) {
+    seen.error = e.status();
+  } catch (const CustomError &e) {
+    seen.custom = e.code;
+  }
+  seen.thread = std::this_thread::get_id();
+  seen.on_worker = rt.on_worker();
+  done.open();
+}
+
+Detached await_via(qthr::Future<int> &f, LoopThread &loop, Seen &seen, Gate &done) {
+  seen.value = co_await f.via(loop.executor());
+  seen.thread = std::this_thread::get_id();
+  done.open();
+}
+
+// Ten jobs in a row, each awaited; after the first, the coroutine runs on the worker and
+// submits from there.
+Detached chain(qthr::Runtime &rt, std::atomic<long> &total, std::atomic<int> &finished) {
+  long sum = 0;
+  for (int i = 1; i <= 10; ++i) sum += co_await rt.submit([i] { return static_cast<long>(i); });
+  co_await rt.submit([] {}); // void
+  total += sum;
+  ++finished;
+}
+
+} // namespace
+
+TEST(Coroutines, CoAwaitResumesInlineOnTheResolvingWorker) {
+  qthr::Runtime rt;
+  Gate gate, done;
+  auto f = rt.submit([&] {
+    gate.wait();
+    return 42;
+  });
+  Seen seen;
+  await_inline(rt, f, seen, done); // suspends: the job is blocked
+  gate.open();
+  done.wait();
+  EXPECT_EQ(seen.value, 42);
+  EXPECT_TRUE(seen.on_worker);
+  EXPECT_THROW((void)f.get(), qthr::Error); // co_await took the value
+}
+
+TEST(Coroutines, ResolvedFutureDoesNotSuspend) {
+  qthr::Runtime rt;
+  auto f = rt.submit([] { return 7; });
+  f.wait();
+  Gate done;
+  Seen seen;
+  await_inline(rt, f, seen, done); // runs to the end before returning
+  EXPECT_EQ(seen.value, 7);
+  EXPECT_EQ(seen.thread, std::this_thread::get_id());
+  EXPECT_FALSE(seen.on_worker);
+}
+
+TEST(Coroutines, ViaResumesOnTheExecutorEvenWhenAlreadyResolved) {
+  qthr::Runtime rt;
+  LoopThread loop;
+  for (bool resolved_first : {false, true}) {
+    Gate gate, done;
+    auto f = rt.submit([&] {
+      gate.wait();
+      return 9;
+    });
+    if (resolved_first) {
+      gate.open();
+      f.wait();
+    }
+    Seen seen;
+    await_via(f, loop, seen, done);
+    gate.open();
+    done.wait();
+    EXPECT_EQ(seen.value, 9);
+    EXPECT_EQ(seen.thread, loop.id()) << "resolved first: " << resolved_first;
+  }
+}
+
+TEST(Coroutines, ViaAnInlineExecutorResumesAtOnce) {
+  // An executor that resumes on the spot: with an already resolved future the coroutine
+  // resumes inside its own await_suspend, on this thread.
+  qthr::Runtime rt;
+  for (bool resolved_first : {true, false}) {
+    Gate gate, done;
+    auto f = rt.submit([&] {
+      gate.wait();
+      return 5;
+    });
+    if (resolved_first) {
+      gate.open();
+      f.wait();
+    }
+    Seen seen;
+    [](qthr::Future<int> &fut, Seen &s, Gate &d) -> Detached {
+      s.value = co_await fut.via([](std::coroutine_handle<> h) { h.resume(); });
+      s.thread = std::this_thread::get_id();
+      d.open();
+    }(f, seen, done);
+    if (resolved_first) {
+      EXPECT_EQ(seen.thread, std::this_thread::get_id());
+    }
+    gate.open();
+    done.wait();
+    EXPECT_EQ(seen.value, 5);
+  }
+}
+
+TEST(Coroutines, ExceptionsCancellationAndEmptyFutures) {
+  qthr::Runtime rt;
+  {
+    Gate done;
+    Seen seen;
+    auto f = rt.submit([]() -> int { throw CustomError{11}; });
+    await_inline(rt, f, seen, done);
+    done.wait();
+    EXPECT_EQ(seen.custom, 11);
+  }
+  {
+    Gate gate, done;
+    Seen seen;
+    auto blocker = rt.submit([&] { gate.wait(); });
+    auto f = rt.submit([] { return 1; });
+    await_inline(rt, f, seen, done);
+    std::thread canceller([&] { EXPECT_TRUE(f.cancel()); });
+    std::thread::id canceller_id = canceller.get_id();
+    canceller.join();
+    done.wait();
+    EXPECT_EQ(seen.error, QTHR_CANCELLED);
+    EXPECT_EQ(seen.thread, canceller_id); // resumed by the cancelling thread
+    gate.open();
+    blocker.get();
+  }
+  {
+    Gate done;
+    Seen seen;
+    qthr::Future<int> empty;
+    await_inline(rt, empty, seen, done);
+    EXPECT_EQ(seen.error, QTHR_INVALID_ARGUMENT);
+  }
+}
+
+TEST(Coroutines, ManyCoroutinesChainingJobs) {
+  std::atomic<long> total{0};
+  std::atomic<int> finished{0};
+  {
+    qthr::Runtime rt;
+    std::vector<std::thread> ts;
+    for (int t = 0; t < 4; ++t)
+      ts.emplace_back([&] {
+        for (int i = 0; i < 25; ++i) chain(rt, total, finished);
+      });
+    for (auto &th : ts) th.join();
+    // Each chain submits its next job from the worker: wait for all of them before the
+    // destructor stops new submits.
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (finished.load() < 100 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(finished.load(), 100);
+  EXPECT_EQ(total.load(), 100L * 55);
+}
+#endif // QTHR_CPP_HAS_COROUTINES

@@ -2,7 +2,7 @@
 
 >>> import sqlite3, qthr
 >>> with qthr.Runtime(name="engine") as rt:
-...     conn = rt.proxy(rt.call(sqlite3.connect, ":memory:"))   # made on the worker
+...     conn = rt.create(sqlite3.connect, ":memory:")   # made on the worker: a proxy
 ...     _ = conn.execute("create table t(k primary key, v)")
 ...     rt.call(lambda: 6 * 7)
 42
@@ -10,27 +10,34 @@
 :class:`Runtime` is a :class:`concurrent.futures.Executor` (``submit``, ``map``,
 ``shutdown``, ``with``) whose futures work with ``asyncio.wrap_future`` and
 ``loop.run_in_executor``; ``await rt.run(fn)`` for asyncio; ``rt.submit_c`` runs a
-C function on the worker without the GIL; ``rt.proxy(obj)`` runs attribute access
-and method calls on the worker. Records of the library go to the logger "qthr".
+C function on the worker without the GIL; ``rt.create(factory)`` makes an engine
+object on the worker and returns a proxy whose attribute access and method calls run
+there (the object never reaches another thread, and is released on the worker);
+``rt.options(deadline=..., urgent=...)`` gives per-job options. Records of the library
+go to the logger "qthr".
 """
 
 from __future__ import annotations
 
 from concurrent.futures import CancelledError, TimeoutError
 
-from ._errors import QthrError, ShutdownError, Status, status_str
-from ._lib import LIBRARY_PATH, LIB as _LIB, candidate_paths
+from ._cdef import CDEF
+from ._errors import ExpiredError, QthrError, ShutdownError, Status, status_str
+from ._futures import CFuture, Future
+from ._lib import LIBRARY_PATH, LIB as _LIB, candidate_paths, library_path
 from ._proxy import Proxy, unwrap
-from ._runtime import CFuture, Future, Runtime, runtimes, set_log_level
+from ._runtime import Options, Runtime, runtimes, set_log_level
 
 __all__ = [
     "Runtime",
+    "Options",
     "Future",
     "CFuture",
     "Proxy",
     "unwrap",
     "QthrError",
     "ShutdownError",
+    "ExpiredError",
     "CancelledError",
     "TimeoutError",
     "Status",
@@ -40,6 +47,8 @@ __all__ = [
     "set_log_level",
     "candidate_paths",
     "LIBRARY_PATH",
+    "library_path",
+    "CDEF",
     "__version__",
 ]
 

@@ -6,7 +6,7 @@ import enum
 
 from ._lib import LIB
 
-__all__ = ["Status", "QthrError", "ShutdownError", "status_str"]
+__all__ = ["Status", "QthrError", "ShutdownError", "ExpiredError", "status_str"]
 
 
 class Status(enum.IntEnum):
@@ -23,6 +23,8 @@ class Status(enum.IntEnum):
     FORKED = 8
     NOT_CANCELLABLE = 9
     PANIC = 10
+    NO_MEMORY = 11
+    EXPIRED = 12
 
 
 def status_str(status: int) -> str:
@@ -61,12 +63,22 @@ class ShutdownError(QthrError, RuntimeError):
         super().__init__(status, message)
 
 
+class ExpiredError(QthrError, TimeoutError):
+    """The job's deadline (``rt.options(deadline=...)``) passed before it
+    started: it never ran. Also a TimeoutError."""
+
+    def __init__(self, status: int = Status.EXPIRED, message: "str | None" = None) -> None:
+        super().__init__(status, message)
+
+
 def error_for(status: int, message: "str | None" = None) -> BaseException:
     """The exception a caller sees for a non-OK status."""
     import concurrent.futures
 
     if status == Status.SHUTDOWN:
         return ShutdownError(status, message)
+    if status == Status.EXPIRED:
+        return ExpiredError(status, message)
     if status == Status.CANCELLED:
         return concurrent.futures.CancelledError()
     if status == Status.TIMEOUT:

@@ -22,7 +22,6 @@ from ctypes import (
     CFUNCTYPE,
     POINTER,
     Structure,
-    c_char,
     c_char_p,
     c_int,
     c_int64,
@@ -34,7 +33,7 @@ from ctypes import (
 from pathlib import Path
 from typing import Any, List, Optional
 
-__all__ = ["LIB", "LIBRARY_PATH", "candidate_paths", "load_library"]
+__all__ = ["LIB", "LIBRARY_PATH", "candidate_paths", "load_library", "library_path", "HAS_0_2"]
 
 _PKG_DIR = Path(__file__).resolve().parent
 
@@ -105,7 +104,11 @@ LOG_FN = CFUNCTYPE(None, c_void_p, c_uint32, c_char_p)
 
 
 class Config(Structure):
-    """struct qthr_config, with room after it for fields a newer core appends."""
+    """struct qthr_config (0.2 layout: on_interrupt at its end).
+
+    A 0.1 core only knows the first 64 bytes: :func:`config_init` then sets
+    ``size`` to 64 and the fields after it are neither read nor written.
+    """
 
     _fields_ = [
         ("size", c_size_t),
@@ -116,9 +119,21 @@ class Config(Structure):
         ("on_stop", c_void_p),
         ("hook_ctx", c_void_p),
         ("cpu", c_int),
-        # qthr_config_init writes sizeof(its qthr_config): a core with more
-        # fields at the end must not write past this buffer.
-        ("_reserved", c_char * 256),
+        ("on_interrupt", c_void_p),
+    ]
+
+
+#: sizeof(qthr_config) in the 0.1 layout (everything before on_interrupt).
+CONFIG_SIZE_0_1 = Config.on_interrupt.offset
+
+
+class SubmitOpts(Structure):
+    """struct qthr_submit_opts (0.2)."""
+
+    _fields_ = [
+        ("size", c_size_t),
+        ("deadline_ns", c_int64),
+        ("priority", c_uint32),
     ]
 
 
@@ -132,8 +147,12 @@ class Stats(Structure):
         ("cancelled", c_uint64),
         ("queue_len", c_uint64),
         ("queue_high_water", c_uint64),
+        ("expired", c_uint64),  # 0.2
     ]
 
+
+#: sizeof(qthr_stats) in the 0.1 layout (everything before expired).
+STATS_SIZE_0_1 = Stats.expired.offset
 
 STATS_FIELDS = ("submitted", "completed", "cancelled", "queue_len", "queue_high_water")
 
@@ -159,10 +178,39 @@ def _declare(lib: ctypes.CDLL) -> None:
     fn("qthr_status_str", c_char_p, STATUS)
     fn("qthr_version", c_uint32)
     fn("qthr_set_log_callback", None, c_uint32, c_void_p, c_void_p)
+    fn("qthr_submit_batch", STATUS, c_void_p, c_size_t, POINTER(c_void_p), POINTER(c_void_p),
+       POINTER(c_void_p))
+    # 0.2 additions: declared when the loaded library has them.
+    for name, restype, argtypes in (
+        ("qthr_config_init_sized", None, (POINTER(Config), c_size_t)),
+        ("qthr_interrupt", STATUS, (c_void_p,)),
+        ("qthr_submit_ex", STATUS, (c_void_p, c_void_p, c_void_p, POINTER(SubmitOpts),
+                                    POINTER(c_void_p))),
+    ):
+        if hasattr(lib, name):
+            fn(name, restype, *argtypes)
 
 
 LIB, LIBRARY_PATH = load_library()
 _declare(LIB)
+
+#: True when the loaded library has the 0.2 additions (qthr_submit_ex,
+#: qthr_interrupt, qthr_config_init_sized, on_interrupt).
+HAS_0_2: bool = all(hasattr(LIB, n) for n in ("qthr_config_init_sized", "qthr_interrupt",
+                                               "qthr_submit_ex"))
+
+
+def config_init(cfg: Config) -> None:
+    """Fill ``cfg`` with the library's defaults, every field it knows about."""
+    if HAS_0_2:
+        LIB.qthr_config_init_sized(ctypes.byref(cfg), ctypes.sizeof(Config))
+    else:  # a 0.1 core: 64 bytes, size = 64
+        LIB.qthr_config_init(ctypes.byref(cfg))
+
+
+def library_path() -> str:
+    """The path of the libqthr shared library this package loaded."""
+    return LIBRARY_PATH
 
 #: Address of the ready-made continuation that writes 8 bytes to the fd in ctx.
 NOTIFY_FD_ADDR: Optional[int] = None

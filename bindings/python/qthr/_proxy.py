@@ -1,4 +1,14 @@
-"""Proxy: use an object that belongs to the worker thread from any thread."""
+"""Proxy: use an object that belongs to the worker thread from any thread.
+
+Engine objects (a sqlite3 connection, a Tcl interpreter, ...) must be created,
+used and destroyed on the thread that owns them. A :class:`Proxy` holds the only
+reference to such an object outside the worker and runs everything on it through
+the runtime; results that are not plain values are wrapped into proxies ON the
+worker, so the objects themselves never reach another thread. When a proxy dies
+on another thread, its reference is handed to the worker to be dropped there; at
+shutdown the runtime takes every live proxy's object out and drops it on the
+worker, before ``on_stop``. A proxy used after that raises ``ShutdownError``.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +18,9 @@ import enum
 import fractions
 import pathlib
 import uuid
-import weakref
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Set, Tuple
+
+from ._errors import ShutdownError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._runtime import Runtime
@@ -27,12 +38,18 @@ PLAIN_TYPES: Tuple[type, ...] = (
 
 _get = object.__getattribute__
 _set = object.__setattr__
+_GONE = object()  # a proxy whose object was released
 
 
 def unwrap(value: Any) -> Any:
-    """The object behind a :class:`Proxy` (``value`` itself if it is not one)."""
+    """The object behind a :class:`Proxy` (``value`` itself if it is not one).
+
+    Use the result only on the runtime's worker thread."""
     if isinstance(value, Proxy):
-        return _get(value, "_qthr_obj")
+        obj = _get(value, "_qthr_obj")
+        if obj is _GONE:
+            raise ShutdownError(message="the proxy's object was released at shutdown")
+        return obj
     return value
 
 
@@ -44,85 +61,127 @@ def _unwrap_args(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Tuple[Tuple[A
     return args, kwargs
 
 
+def _take_object(proxy: "Proxy") -> Any:
+    """Detach the object from ``proxy`` (caller holds the runtime's _Owned lock)."""
+    obj = _get(proxy, "_qthr_obj")
+    _set(proxy, "_qthr_obj", _GONE)
+    return None if obj is _GONE else obj
+
+
 # The helpers below run on the worker.
 
-def _w_getattr(obj: Any, name: str) -> Tuple[bool, Any]:
+def _wrap(rt: "Runtime", value: Any, wrap: bool) -> Any:
+    if not wrap or isinstance(value, (PLAIN_TYPES, Proxy)):
+        return value
+    return Proxy(rt, value, True)
+
+
+def _make_on_worker(rt: "Runtime", factory: Callable[..., Any], args: Tuple[Any, ...],
+                    kwargs: Dict[str, Any], wrap: bool) -> "Proxy":
+    args, kwargs = _unwrap_args(args, kwargs)
+    return Proxy(rt, factory(*args, **kwargs), wrap)
+
+
+def _live_obj(proxy: "Proxy") -> Any:
+    obj = _get(proxy, "_qthr_obj")
+    if obj is _GONE:
+        raise ShutdownError(message="the runtime of this proxy is shut down; its object was "
+                                    "released")
+    return obj
+
+
+def _w_getattr(proxy: "Proxy", name: str) -> Tuple[int, Any]:
+    """Worker: (1, None) for a method bound to the object and not shadowed by an
+    instance attribute (the proxy remembers the name: later ``p.name(...)`` costs
+    one round trip); (2, None) for another callable; (0, value) otherwise, the
+    value wrapped if it is not plain. Callables stay on the worker."""
+    obj = _live_obj(proxy)
     value = getattr(obj, name)
-    # A method bound to obj and not shadowed by an instance attribute can be cached
-    # (the proxy then calls it directly: one round trip per call).
-    bound = getattr(value, "__self__", None) is obj and callable(value)
-    if bound:
+    if getattr(value, "__self__", None) is obj and callable(value):
         try:
             inst = object.__getattribute__(obj, "__dict__")
         except AttributeError:
             inst = {}
-        bound = name not in inst
-    return bound, value
+        return (2 if name in inst else 1), None
+    if callable(value) and not isinstance(value, (type, Proxy)):
+        return 2, None
+    return 0, _wrap(_get(proxy, "_qthr_rt"), value, _get(proxy, "_qthr_wrap_results"))
 
 
-def _w_call(fn: Any, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Any:
+def _w_callattr(proxy: "Proxy", name: str, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Any:
+    obj = _live_obj(proxy)
     args, kwargs = _unwrap_args(args, kwargs)
-    return fn(*args, **kwargs)
+    result = getattr(obj, name)(*args, **kwargs)
+    if result is obj:
+        return proxy
+    return _wrap(_get(proxy, "_qthr_rt"), result, _get(proxy, "_qthr_wrap_results"))
 
 
-def _w_special(obj: Any, name: str, args: Tuple[Any, ...]) -> Any:
+def _w_call(proxy: "Proxy", args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Any:
+    obj = _live_obj(proxy)
+    args, kwargs = _unwrap_args(args, kwargs)
+    result = obj(*args, **kwargs)
+    if result is obj:
+        return proxy
+    return _wrap(_get(proxy, "_qthr_rt"), result, _get(proxy, "_qthr_wrap_results"))
+
+
+def _w_apply(proxy: "Proxy", fn: Callable[..., Any], args: Tuple[Any, ...], wrap: bool) -> Any:
+    obj = _live_obj(proxy)
     args, _ = _unwrap_args(args, {})
-    return getattr(type(obj), name)(obj, *args)
+    result = fn(obj, *args)
+    if result is obj:
+        return proxy
+    if not wrap:
+        return result
+    return _wrap(_get(proxy, "_qthr_rt"), result, _get(proxy, "_qthr_wrap_results"))
 
 
-def _release(box: List[Any]) -> None:
-    """Runs on the worker: the references handed over in ``box`` die here."""
-    box.clear()
-
-
-def _post_release(rt: "Runtime", box: List[Any]) -> None:
-    """Hand the references in ``box`` (our only ones) to the worker, so no
-    destructor of the engine's objects runs on a foreign thread (unless the
-    runtime is gone). The box is emptied there: no local variable of this
-    thread may keep an object alive past the worker's ``clear()``."""
-    try:
-        if not rt._shutdown_started and not rt._is_worker_thread():
-            rt._post(_release, box)
-    except Exception:  # interpreter teardown
-        pass
+def _w_special(proxy: "Proxy", name: str, args: Tuple[Any, ...], wrap: bool) -> Any:
+    obj = _live_obj(proxy)
+    args, _ = _unwrap_args(args, {})
+    result = getattr(type(obj), name)(obj, *args)
+    if result is obj:
+        return proxy
+    if not wrap:
+        return result
+    return _wrap(_get(proxy, "_qthr_rt"), result, _get(proxy, "_qthr_wrap_results"))
 
 
 class _Method:
-    """A method of a proxied object: calling it runs the call on the worker."""
+    """A method of a proxied object: calling it runs ``obj.name(...)`` on the worker.
 
-    __slots__ = ("_rt", "_fn", "_owner", "__weakref__")
+    It holds the proxy and the name only, never the bound method (which would
+    keep the engine object alive past its release)."""
 
-    def __init__(self, rt: "Runtime", fn: Any, owner: "Proxy") -> None:
-        self._rt = rt
-        self._fn = fn
-        self._owner = weakref.ref(owner)
+    __slots__ = ("_proxy", "_name")
+
+    def __init__(self, proxy: "Proxy", name: str) -> None:
+        self._proxy = proxy
+        self._name = name
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        result = self._rt.call(_w_call, self._fn, args, kwargs)
-        owner = self._owner()
-        if owner is not None:
-            return _get(owner, "_qthr_wrap")(result)
-        return result if isinstance(result, (PLAIN_TYPES, Proxy)) else Proxy(self._rt, result)
+        proxy = self._proxy
+        return _get(proxy, "_qthr_rt").call(_w_callattr, proxy, self._name, args, kwargs)
 
     def __repr__(self) -> str:
-        return f"<qthr proxy method {getattr(self._fn, '__name__', '?')}>"
+        return f"<qthr proxy method {self._name}>"
 
-    def __del__(self) -> None:
-        if getattr(self, "_fn", None) is not None:
-            box = [self._fn]
-            self._fn = None
-            _post_release(self._rt, box)
+
+def _apply(p: "Proxy", fn: Callable[..., Any], *args: Any, wrap: bool = False) -> Any:
+    return _get(p, "_qthr_rt").call(_w_apply, p, fn, args, wrap)
 
 
 class Proxy:
     """Runs every attribute read, write and method call of ``obj`` on the worker.
 
-    Made by :meth:`Runtime.proxy`. Supports ``len()``, iteration (``next`` runs
-    on the worker), ``in``, indexing, ``with`` blocks, calling, ``repr``/``str``
-    and ``bool``. Bound methods are looked up once and cached; attributes whose
-    names start with ``_qthr_`` belong to the proxy itself. When the proxy goes
-    away, its reference to the object is dropped on the worker, so the object's
-    destructor does not run on a foreign thread.
+    Made by :meth:`Runtime.create` (which also makes the object there) or
+    :meth:`Runtime.proxy`. Supports ``len()``, iteration (``next`` runs on the
+    worker), ``in``, indexing, ``with`` blocks, calling, ``repr``/``str`` and
+    ``bool``. Attributes whose names start with ``_qthr_`` belong to the proxy.
+    The object is released on the worker: when the proxy dies, or at the
+    runtime's shutdown (before ``on_stop``), after which using the proxy raises
+    :class:`ShutdownError`.
     """
 
     __slots__ = ("_qthr_rt", "_qthr_obj", "_qthr_wrap_results", "_qthr_methods", "__weakref__")
@@ -131,93 +190,90 @@ class Proxy:
         _set(self, "_qthr_rt", rt)
         _set(self, "_qthr_obj", obj)
         _set(self, "_qthr_wrap_results", bool(wrap_results))
-        _set(self, "_qthr_methods", {})
+        _set(self, "_qthr_methods", set())
+        if not rt._owned.add(self):
+            _set(self, "_qthr_obj", _GONE)
+            raise ShutdownError(message="the runtime is shut down")
 
     def __del__(self) -> None:
-        # The object belongs to the worker: our last references to it go there.
+        # The object belongs to the worker: our last reference to it goes there.
         try:
             rt = _get(self, "_qthr_rt")
-            box = [_get(self, "_qthr_obj"), _get(self, "_qthr_methods")]
+            owned = rt._owned
         except AttributeError:
             return
-        _set(self, "_qthr_obj", None)
-        _set(self, "_qthr_methods", {})
-        _post_release(rt, box)
-
-    def _qthr_wrap(self, value: Any) -> Any:
-        if value is _get(self, "_qthr_obj"):
-            return self
-        if not _get(self, "_qthr_wrap_results") or isinstance(value, (PLAIN_TYPES, Proxy)):
-            return value
-        return Proxy(_get(self, "_qthr_rt"), value, True)
-
-    def _qthr_special(self, name: str, *args: Any) -> Any:
-        rt = _get(self, "_qthr_rt")
-        return rt.call(_w_special, _get(self, "_qthr_obj"), name, args)
+        try:
+            box: List[Any] = []
+            with owned.lock:
+                box.append(_take_object(self))
+            if box[0] is not None:
+                owned.give_back(box)  # moves our only reference out of the box
+            else:
+                box.clear()
+        except Exception:  # interpreter teardown
+            pass
 
     def __getattr__(self, name: str) -> Any:
-        methods: Dict[str, _Method] = _get(self, "_qthr_methods")
-        method = methods.get(name)
-        if method is not None:
-            return method
-        rt = _get(self, "_qthr_rt")
-        bound, value = rt.call(_w_getattr, _get(self, "_qthr_obj"), name)
-        if bound:
-            method = methods[name] = _Method(rt, value, self)
-            return method
-        if callable(value) and not isinstance(value, (type, Proxy)):
-            return _Method(rt, value, self)
-        return self._qthr_wrap(value)
+        methods: Set[str] = _get(self, "_qthr_methods")
+        if name in methods:
+            return _Method(self, name)
+        kind, value = _get(self, "_qthr_rt").call(_w_getattr, self, name)
+        if kind == 1:
+            methods.add(name)
+        if kind:
+            return _Method(self, name)
+        return value
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name.startswith("_qthr_"):
             raise AttributeError(f"{name} belongs to the proxy")
-        _get(self, "_qthr_methods").pop(name, None)
-        _get(self, "_qthr_rt").call(setattr, _get(self, "_qthr_obj"), name, unwrap(value))
+        _get(self, "_qthr_methods").discard(name)
+        _apply(self, setattr, name, unwrap(value))
 
     def __delattr__(self, name: str) -> None:
-        _get(self, "_qthr_methods").pop(name, None)
-        _get(self, "_qthr_rt").call(delattr, _get(self, "_qthr_obj"), name)
+        _get(self, "_qthr_methods").discard(name)
+        _apply(self, delattr, name)
 
     def __dir__(self) -> Any:
-        return _get(self, "_qthr_rt").call(dir, _get(self, "_qthr_obj"))
+        return _apply(self, dir)
 
     def __repr__(self) -> str:
-        return "<qthr.Proxy " + str(_get(self, "_qthr_rt").call(repr, _get(self, "_qthr_obj"))) + ">"
+        if _get(self, "_qthr_obj") is _GONE:
+            return "<qthr.Proxy (released)>"
+        return "<qthr.Proxy " + str(_apply(self, repr)) + ">"
 
     def __str__(self) -> str:
-        return str(_get(self, "_qthr_rt").call(str, _get(self, "_qthr_obj")))
+        return str(_apply(self, str))
 
     def __bool__(self) -> bool:
-        return bool(_get(self, "_qthr_rt").call(bool, _get(self, "_qthr_obj")))
+        return bool(_apply(self, bool))
 
     def __len__(self) -> int:
-        return int(_get(self, "_qthr_rt").call(len, _get(self, "_qthr_obj")))
+        return int(_apply(self, len))
 
-    def __iter__(self) -> Any:
-        return self._qthr_wrap(_get(self, "_qthr_rt").call(iter, _get(self, "_qthr_obj")))
+    def __iter__(self) -> Iterator[Any]:
+        return _apply(self, iter, wrap=True)  # type: ignore[no-any-return]
 
     def __next__(self) -> Any:
-        return self._qthr_wrap(_get(self, "_qthr_rt").call(next, _get(self, "_qthr_obj")))
+        return _apply(self, next, wrap=True)
 
     def __contains__(self, item: Any) -> bool:
-        return bool(self._qthr_special("__contains__", item))
+        return bool(_get(self, "_qthr_rt").call(_w_special, self, "__contains__", (item,), False))
 
     def __getitem__(self, key: Any) -> Any:
-        return self._qthr_wrap(self._qthr_special("__getitem__", key))
+        return _get(self, "_qthr_rt").call(_w_special, self, "__getitem__", (key,), True)
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self._qthr_special("__setitem__", key, value)
+        _get(self, "_qthr_rt").call(_w_special, self, "__setitem__", (key, value), False)
 
     def __delitem__(self, key: Any) -> None:
-        self._qthr_special("__delitem__", key)
+        _get(self, "_qthr_rt").call(_w_special, self, "__delitem__", (key,), False)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        rt = _get(self, "_qthr_rt")
-        return self._qthr_wrap(rt.call(_w_call, _get(self, "_qthr_obj"), args, kwargs))
+        return _get(self, "_qthr_rt").call(_w_call, self, args, kwargs)
 
     def __enter__(self) -> Any:
-        return self._qthr_wrap(self._qthr_special("__enter__"))
+        return _get(self, "_qthr_rt").call(_w_special, self, "__enter__", (), True)
 
     def __exit__(self, *exc_info: Any) -> Any:
-        return self._qthr_special("__exit__", *exc_info)
+        return _get(self, "_qthr_rt").call(_w_special, self, "__exit__", exc_info, False)

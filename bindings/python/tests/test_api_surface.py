@@ -46,3 +46,17 @@ def test_py_typed_marker_ships():
 def test_package_docstring_example():
     failures, _ = doctest.testmod(qthr, verbose=False)
     assert failures == 0
+
+
+def test_version_0_2_names_exist():
+    for name in ("create", "options", "submit_many", "run_c", "call_c"):
+        assert callable(getattr(qthr.Runtime, name)), name
+    params = inspect.signature(qthr.Runtime).parameters
+    assert list(params)[4] == "on_interrupt" and params["on_interrupt"].default is None
+    assert callable(qthr.Future.interrupt) and callable(qthr.CFuture.interrupt)
+    assert issubclass(qthr.ExpiredError, qthr.QthrError) and issubclass(qthr.ExpiredError, TimeoutError)
+    assert isinstance(qthr.CDEF, str) and "qthr_submit_ex" in qthr.CDEF
+    assert qthr.library_path() == qthr.LIBRARY_PATH
+    assert qthr.Status.EXPIRED == 12 and qthr.Status.NO_MEMORY == 11
+    assert qthr.__version__ == "%d.%d.%d" % qthr.version()
+    assert qthr.Future[int] is not None  # generic at run time too (3.8+)

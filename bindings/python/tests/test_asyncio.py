@@ -8,8 +8,6 @@ import time
 
 import pytest
 
-import qthr
-
 
 def test_await_run_does_not_block_the_loop(rt):
     async def main():
@@ -97,3 +95,34 @@ def test_run_c_awaits_a_c_job(rt):
     r, ticks = asyncio.run(main())
     assert r == 77
     assert ticks >= 3
+
+
+def test_a_loop_that_stops_before_queueing_its_batch_loses_nothing(rt):
+    """The loop stops right after fire-and-forget rt.run calls, before the callback
+    that queues their batch ran: the thread's next use of the runtime queues it, in
+    order (and a wait on one of its jobs does too)."""
+    seen = []
+
+    def stop_at_once(n):
+        loop = asyncio.new_event_loop()
+
+        def cb():
+            for i in range(n):
+                rt.run(seen.append, i)  # not awaited
+            loop.stop()  # the loop ends before the queueing callback runs
+
+        loop.call_soon(cb)
+        loop.run_forever()
+        loop.close()
+
+    stop_at_once(3)
+    assert rt._pending is not None  # the scenario: a batch nobody has queued yet
+
+    async def later():
+        return await rt.run(lambda: list(seen))
+
+    assert asyncio.run(later()) == [0, 1, 2]
+    stop_at_once(2)
+    assert rt.submit(lambda: list(seen)).result(10) == [0, 1, 2, 0, 1]
+    stop_at_once(1)
+    assert rt.call(lambda: list(seen)) == [0, 1, 2, 0, 1, 0]

@@ -1,6 +1,7 @@
 """Runtime as a concurrent.futures.Executor: submit, call, map, shutdown, errors."""
 
 import concurrent.futures
+import sys
 import threading
 import traceback
 
@@ -123,7 +124,8 @@ def test_result_timeout(rt, blocker):
     fut = rt.submit(lambda: 1)
     with pytest.raises(concurrent.futures.TimeoutError):
         fut.result(timeout=0.05)
-    assert issubclass(qthr.TimeoutError, TimeoutError)
+    if sys.version_info >= (3, 11):  # before 3.11 concurrent.futures had its own class
+        assert issubclass(qthr.TimeoutError, TimeoutError)
     blocker.release()
     assert fut.result(timeout=10) == 1
 
@@ -218,7 +220,8 @@ def test_shutdown_from_worker():
 
 def test_stats(rt):
     before = rt.stats()
-    assert set(before) == {"submitted", "completed", "cancelled", "queue_len", "queue_high_water"}
+    assert set(before) == {"submitted", "completed", "cancelled", "queue_len", "queue_high_water",
+                           "expired"}
     assert all(isinstance(v, int) for v in before.values())
     for _ in range(10):
         rt.call(int)
@@ -298,8 +301,30 @@ def test_no_per_job_state_is_left_behind():
         with pytest.raises(ZeroDivisionError):
             rt.call(lambda: 1 / 0)
         rt.call(int)
-    assert not [j for j in _runtime._jobs.values() if j.rt is rt]
+    assert not _runtime._jobs
+    assert not [b for b in _runtime._batches.values() if b.rt is rt]
+    assert not rt._live_batches and rt._open is None and rt._pending is None
     assert rt not in qthr.runtimes()
+
+
+def test_no_lane_state_is_left_behind_after_asyncio_and_cancels():
+    import asyncio
+    from qthr import _runtime
+
+    with qthr.Runtime() as rt:
+        async def main():
+            futs = [rt.run(abs, -i) for i in range(300)]
+            for f in futs[::3]:
+                f.cancel()
+            return await asyncio.gather(*futs, return_exceptions=True)
+        res = asyncio.run(main())
+        assert [r for r in res if not isinstance(r, BaseException)] == \
+            [i for i in range(300) if i % 3]
+        rt.call(int)
+        st = rt.stats()
+        assert st["queue_len"] == 0 and st["submitted"] == st["completed"] + st["cancelled"]
+    assert not [b for b in _runtime._batches.values() if b.rt is rt]
+    assert not rt._live_batches
 
 
 def test_cpu_pinning_and_bad_config():

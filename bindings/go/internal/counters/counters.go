@@ -4,5 +4,6 @@ package counters
 
 import "sync/atomic"
 
-// LiveHandles counts the runtime/cgo.Handles of Go jobs not yet released.
-var LiveHandles atomic.Int64
+// LiveSlots counts the job slots (the integers C knows Go jobs by) not yet
+// released: the tests check that nothing leaks.
+var LiveSlots atomic.Int64

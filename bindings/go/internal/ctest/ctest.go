@@ -39,6 +39,9 @@ static void *ctest_addr_add_one(void) { return (void *)ctest_add_one; }
 static void *ctest_addr_gettid(void) { return (void *)ctest_gettid; }
 static void *ctest_addr_incr(void) { return (void *)ctest_incr; }
 static void *ctest_addr_noop(void) { return (void *)ctest_noop; }
+
+// Calls fn(arg) on the calling thread: a plain cgo call, the yardstick of CallC.
+static void *ctest_call(void *fn, void *arg) { return ((void *(*)(void *))fn)(arg); }
 */
 import "C"
 
@@ -55,6 +58,9 @@ func Incr() unsafe.Pointer { return C.ctest_addr_incr() }
 
 // Noop is a qthr_fn returning its argument.
 func Noop() unsafe.Pointer { return C.ctest_addr_noop() }
+
+// CallDirect calls the qthr_fn fn with arg right here, through one cgo call.
+func CallDirect(fn, arg unsafe.Pointer) unsafe.Pointer { return C.ctest_call(fn, arg) }
 
 // IntArg makes an integer argument for a qthr_fn.
 func IntArg(v uintptr) unsafe.Pointer { return C.ctest_int_arg(C.uintptr_t(v)) }

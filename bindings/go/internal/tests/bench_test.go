@@ -2,7 +2,9 @@ package tests
 
 import (
 	"context"
+	"fmt"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -10,9 +12,10 @@ import (
 	"github.com/qthr/qthr/bindings/go/internal/ctest"
 )
 
-// The pattern Go programs use today for a thread-affine library: a goroutine
-// locked to its OS thread with runtime.LockOSThread, fed by a channel, with a
-// reply channel per call (golang.design/x/mainthread, faiface/mainthread).
+// The peer: what Go programs use today for a thread-affine library, a
+// goroutine locked to its OS thread with runtime.LockOSThread, fed by an
+// unbuffered channel, with a reply channel per call (golang.design/x/mainthread,
+// faiface/mainthread).
 type chanReply struct {
 	v   any
 	err error
@@ -26,7 +29,7 @@ type chanReq struct {
 type lockedThread struct{ reqs chan chanReq }
 
 func startLockedThread() *lockedThread {
-	lt := &lockedThread{reqs: make(chan chanReq, runtime.GOMAXPROCS(0))}
+	lt := &lockedThread{reqs: make(chan chanReq)}
 	started := make(chan struct{})
 	go func() {
 		runtime.LockOSThread()
@@ -54,32 +57,135 @@ var sink any
 
 func noop() (any, error) { return nil, nil }
 
-func BenchmarkChannelLockOSThread(b *testing.B) {
-	lt := startLockedThread()
-	defer lt.stop()
-	n := 0
-	fn := func() (any, error) { n++; return nil, nil }
+// runG makes g goroutines call f perG times each and returns the wall time.
+func runG(g, perG int, f func()) time.Duration {
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := 0; i < g; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			for k := 0; k < perG; k++ {
+				f()
+			}
+		}()
+	}
+	t0 := time.Now()
+	close(start)
+	wg.Wait()
+	return time.Since(t0)
+}
+
+// interleaved alternates blocks of a and b (each block: g goroutines, perG
+// calls each), so both see the same machine load, and reports the ns per call
+// of each and their ratio a/b.
+func interleaved(b *testing.B, g int, nameA, nameB string, a, c func()) {
+	perG := max(1, 256/g)
+	var ta, tb time.Duration
+	calls := 0
 	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		sink, _ = lt.call(fn)
+	for calls < b.N {
+		ta += runG(g, perG, a)
+		tb += runG(g, perG, c)
+		calls += g * perG
+	}
+	b.StopTimer()
+	na := float64(ta.Nanoseconds()) / float64(calls)
+	nb := float64(tb.Nanoseconds()) / float64(calls)
+	b.ReportMetric(na, nameA+"-ns/op")
+	b.ReportMetric(nb, nameB+"-ns/op")
+	b.ReportMetric(na/nb, nameA+"/"+nameB)
+}
+
+// BenchmarkRatioCallVsChannel: rt.Call of a no-op against the peer, at 1, 8
+// and 64 goroutines (goals: call/chan <= 0.1, 0.3, 0.5).
+func BenchmarkRatioCallVsChannel(b *testing.B) {
+	for _, g := range []int{1, 8, 64} {
+		b.Run(fmt.Sprintf("g=%d", g), func(b *testing.B) {
+			rt := newRT(b, qthr.Config{})
+			lt := startLockedThread()
+			defer lt.stop()
+			interleaved(b, g, "call", "chan",
+				func() { sink, _ = rt.Call(noop) },
+				func() { sink, _ = lt.call(noop) })
+		})
+	}
+}
+
+// BenchmarkRatioSubmitWaitVsCallP1: with GOMAXPROCS=1, Submit + Wait against
+// Call (goal: <= 5).
+func BenchmarkRatioSubmitWaitVsCallP1(b *testing.B) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	rt := newRT(b, qthr.Config{})
+	ctx := context.Background()
+	interleaved(b, 1, "submitwait", "call",
+		func() {
+			f, err := rt.Submit(noop)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sink, _ = f.Wait(ctx)
+		},
+		func() { sink, _ = rt.Call(noop) })
+}
+
+// BenchmarkRatioCallCVsDirect: CallC of a C no-op on the worker against a
+// direct cgo call of it on the calling goroutine (reported, no goal).
+func BenchmarkRatioCallCVsDirect(b *testing.B) {
+	rt := newRT(b, qthr.Config{})
+	fn := ctest.Noop()
+	interleaved(b, 1, "callc", "cgo",
+		func() { sink, _ = rt.CallC(fn, nil) },
+		func() { sink = ctest.CallDirect(fn, nil) })
+}
+
+// Plain benchmarks, one figure each (for go test -count N | benchstat).
+
+func BenchmarkChannel(b *testing.B) {
+	for _, g := range []int{1, 8, 64} {
+		b.Run(fmt.Sprintf("g=%d", g), func(b *testing.B) {
+			lt := startLockedThread()
+			defer lt.stop()
+			parallelN(b, g, func() { sink, _ = lt.call(noop) })
+		})
 	}
 }
 
 func BenchmarkCall(b *testing.B) {
-	rt := newRT(b, qthr.Config{})
-	n := 0
-	fn := func() (any, error) { n++; return nil, nil }
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		sink, _ = rt.Call(fn)
+	for _, g := range []int{1, 8, 64} {
+		b.Run(fmt.Sprintf("g=%d", g), func(b *testing.B) {
+			rt := newRT(b, qthr.Config{})
+			parallelN(b, g, func() { sink, _ = rt.Call(noop) })
+		})
 	}
+}
+
+// parallelN runs b.N calls of f spread over g goroutines.
+func parallelN(b *testing.B, g int, f func()) {
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for i := 0; i < g; i++ {
+		n := b.N / g
+		if i < b.N%g {
+			n++
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := 0; k < n; k++ {
+				f()
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func BenchmarkDo(b *testing.B) {
 	rt := newRT(b, qthr.Config{})
 	n := 0
 	fn := func() (int, error) { n++; return n, nil }
-	b.ResetTimer()
+	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		v, _ := qthr.Do(rt, fn)
 		sink = v
@@ -89,7 +195,6 @@ func BenchmarkDo(b *testing.B) {
 func BenchmarkCallC(b *testing.B) {
 	rt := newRT(b, qthr.Config{})
 	fn := ctest.Noop()
-	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		p, _ := rt.CallC(fn, nil)
 		sink = p
@@ -99,7 +204,6 @@ func BenchmarkCallC(b *testing.B) {
 func BenchmarkSubmitWait(b *testing.B) {
 	rt := newRT(b, qthr.Config{})
 	ctx := context.Background()
-	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		f, err := rt.Submit(noop)
 		if err != nil {
@@ -109,76 +213,15 @@ func BenchmarkSubmitWait(b *testing.B) {
 	}
 }
 
-// Throughput with 8 callers per CPU (b.RunParallel): the worker batches.
-func BenchmarkChannelLockOSThreadParallel(b *testing.B) {
-	lt := startLockedThread()
-	defer lt.stop()
-	b.SetParallelism(8)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			_, _ = lt.call(noop)
-		}
-	})
-}
-
-func BenchmarkCallParallel(b *testing.B) {
-	rt := newRT(b, qthr.Config{})
-	b.SetParallelism(8)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			_, _ = rt.Call(noop)
-		}
-	})
-}
-
-func BenchmarkSubmitParallel(b *testing.B) {
+func BenchmarkSubmitTypedWait(b *testing.B) {
 	rt := newRT(b, qthr.Config{})
 	ctx := context.Background()
-	b.SetParallelism(8)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			f, err := rt.Submit(noop)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			_, _ = f.Wait(ctx)
+	fn := func() (int, error) { return 1, nil }
+	for i := 0; i < b.N; i++ {
+		f, err := qthr.SubmitTyped(rt, fn)
+		if err != nil {
+			b.Fatal(err)
 		}
-	})
-}
-
-// BenchmarkRatioCallVsChannel alternates blocks of rt.Call and of the
-// LockOSThread channel pattern, so both see the same machine load, and reports
-// ns per call of each and their ratio (call/chan; the goal is <= 0.25).
-func BenchmarkRatioCallVsChannel(b *testing.B) {
-	rt := newRT(b, qthr.Config{})
-	lt := startLockedThread()
-	defer lt.stop()
-	const block = 256
-	var tCall, tChan time.Duration
-	calls := 0
-	b.ResetTimer()
-	for done := 0; done < b.N; done += block {
-		n := min(block, b.N-done)
-		t0 := time.Now()
-		for i := 0; i < n; i++ {
-			_, _ = rt.Call(noop)
-		}
-		t1 := time.Now()
-		for i := 0; i < n; i++ {
-			_, _ = lt.call(noop)
-		}
-		tChan += time.Since(t1)
-		tCall += t1.Sub(t0)
-		calls += n
+		sink, _ = f.Wait(ctx)
 	}
-	b.StopTimer()
-	callNs := float64(tCall.Nanoseconds()) / float64(calls)
-	chanNs := float64(tChan.Nanoseconds()) / float64(calls)
-	b.ReportMetric(callNs, "call-ns/op")
-	b.ReportMetric(chanNs, "chan-ns/op")
-	b.ReportMetric(callNs/chanNs, "call/chan")
 }

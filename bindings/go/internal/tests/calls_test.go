@@ -20,8 +20,8 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if code == 0 {
-		if n := counters.LiveHandles.Load(); n != 0 {
-			fmt.Fprintf(os.Stderr, "FAIL: %d job handles leaked\n", n)
+		if n := counters.LiveSlots.Load(); n != 0 {
+			fmt.Fprintf(os.Stderr, "FAIL: %d job slots leaked\n", n)
 			code = 1
 		}
 	}
@@ -128,10 +128,16 @@ func TestLogRecordsReachSlog(t *testing.T) {
 		if lib != "qthr" {
 			t.Errorf("record without lib=qthr: %q", r.Message)
 		}
-		if strings.Contains(r.Message, "posted job failed") {
+		attrs := map[string]string{}
+		r.Attrs(func(a slog.Attr) bool { attrs[a.Key] = a.Value.String(); return true })
+		if attrs["error"] == "posted job failed" {
 			fromBinding = true
 			if r.Level != slog.LevelWarn {
 				t.Errorf("failed fire-and-forget job logged at %v", r.Level)
+			}
+			if attrs["runtime"] != "logged" || !strings.Contains(attrs["job"], "TestLogRecordsReachSlog") ||
+				strings.Contains(r.Message, "posted job failed") {
+				t.Errorf("record of the failed job: %q %v", r.Message, attrs)
 			}
 		} else {
 			fromLib = true

@@ -107,7 +107,8 @@ func TestSubmitWaitCallDo(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if v, err := fut.Wait(nil); v != 42 || err != nil { //nolint:staticcheck // nil ctx is accepted
+	//lint:ignore SA1012 a nil ctx is documented to mean context.Background()
+	if v, err := fut.Wait(nil); v != 42 || err != nil {
 		t.Fatalf("Wait(nil) = %v, %v", v, err)
 	}
 
@@ -569,7 +570,8 @@ func TestPanicsAreErrors(t *testing.T) {
 	}
 	_, err = qthr.Do(rt, func() (int, error) {
 		var m map[string]int
-		m["x"] = 1 // runtime error
+		//lint:ignore SA5000 the runtime error is the point
+		m["x"] = 1
 		return 0, nil
 	})
 	var re runtime.Error
@@ -701,7 +703,8 @@ func TestCloseAndAfterClose(t *testing.T) {
 	if rt.OnWorker() {
 		t.Fatal("OnWorker after Close")
 	}
-	if st := rt.Stats(); st != (qthr.Stats{}) {
+	// Stats after Close: the final counters (the blocker, the job, nothing else).
+	if st := rt.Stats(); st.Submitted != 2 || st.Completed != 2 || st.QueueLen != 0 {
 		t.Fatalf("Stats after Close = %+v", st)
 	}
 	if err := rt.Shutdown(qthr.Cancel); err != nil {
@@ -839,9 +842,18 @@ func TestStatsAndErrors(t *testing.T) {
 	if st.Submitted < 10 || st.Completed < 10 || st.QueueLen != 0 || st.QueueHighWater < 1 {
 		t.Fatalf("stats = %+v", st)
 	}
-	for s := qthr.StatusTimeout; s <= qthr.StatusPanic; s++ {
-		if s.String() == "" {
-			t.Fatalf("status %d has no string", s)
+	for s := qthr.StatusTimeout; s <= qthr.StatusExpired; s++ {
+		if s.String() == "" || strings.Contains(s.String(), "unknown") {
+			t.Fatalf("status %d has no string of its own: %q", s, s.String())
+		}
+	}
+	for _, c := range []struct {
+		s   qthr.Status
+		err error
+	}{{qthr.StatusNoMemory, qthr.ErrNoMemory}, {qthr.StatusExpired, qthr.ErrExpired}} {
+		var se *qthr.StatusError
+		if !errors.As(c.err, &se) || se.Status != c.s || !errors.Is(&qthr.StatusError{Status: c.s}, c.err) {
+			t.Fatalf("sentinel of status %d: %#v", c.s, c.err)
 		}
 	}
 	err := error(&qthr.StatusError{Status: qthr.StatusShutdown, Msg: "x"})

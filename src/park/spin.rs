@@ -1,4 +1,4 @@
-//! Spin-then-park waiting.
+//! The spin half of spin-then-park waiting.
 //!
 //! A cross-core hand-off costs ~100-200 ns when the other side is spinning, and
 //! 10-40 us when it has to be woken from a futex. So every wait first spins for a
@@ -74,6 +74,11 @@ impl SpinPermit {
             None
         }
     }
+}
+
+/// After fork, in the child: the parent's spinners are gone.
+pub(crate) fn fork_child() {
+    SPINNERS.store(0, Ordering::Relaxed);
 }
 
 impl Drop for SpinPermit {
@@ -207,78 +212,6 @@ pub(crate) fn current_cpu() -> i32 {
     // SAFETY: no arguments, no memory touched.
     unsafe { libc::sched_getcpu() }
 }
-
-#[cfg(not(loom))]
-/// Parks the calling thread on `key` while `validate()` holds (checked under the
-/// parking lot's bucket lock, so a concurrent `unpark_all(key)` is never missed),
-/// until woken or `deadline`.
-pub(crate) fn park(key: usize, deadline: Option<Instant>, validate: impl FnOnce() -> bool) {
-    // SAFETY: `key` is only used as an identifier; the callbacks neither panic
-    // nor call into the parking lot.
-    unsafe {
-        parking_lot_core::park(
-            key,
-            validate,
-            || {},
-            |_, _| {},
-            parking_lot_core::DEFAULT_PARK_TOKEN,
-            deadline,
-        );
-    }
-}
-
-/// Wakes every thread parked on `key`. Stale keys are harmless: a thread woken
-/// for nothing re-checks its condition and parks again.
-#[cfg(not(loom))]
-pub(crate) fn unpark_all(key: usize) {
-    // SAFETY: `key` is only used as an identifier.
-    unsafe {
-        parking_lot_core::unpark_all(key, parking_lot_core::DEFAULT_UNPARK_TOKEN);
-    }
-}
-
-/// Loom model of parking_lot_core's contract: `validate` runs under the same
-/// lock `unpark_all` takes, so a wake-up between the check and the sleep is never
-/// lost. A timed park just yields (the model explores "timed out" and "woken").
-/// If a park is never matched by an unpark, loom reports the deadlock.
-#[cfg(loom)]
-mod model {
-    use loom::sync::{Condvar, Mutex};
-
-    loom::lazy_static! {
-        static ref LOT: (Mutex<u64>, Condvar) = (Mutex::new(0), Condvar::new());
-    }
-
-    pub(crate) fn park(
-        _key: usize,
-        deadline: Option<std::time::Instant>,
-        validate: impl FnOnce() -> bool,
-    ) {
-        let (lock, cv) = &*LOT;
-        let g = lock.lock().unwrap();
-        if !validate() {
-            return;
-        }
-        if deadline.is_some() {
-            drop(g);
-            loom::thread::yield_now();
-            return;
-        }
-        let seen = *g;
-        let mut g = g;
-        while *g == seen {
-            g = cv.wait(g).unwrap();
-        }
-    }
-
-    pub(crate) fn unpark_all(_key: usize) {
-        let (lock, cv) = &*LOT;
-        *lock.lock().unwrap() += 1;
-        cv.notify_all();
-    }
-}
-#[cfg(loom)]
-pub(crate) use model::{park, unpark_all};
 
 #[cfg(all(test, not(loom)))]
 mod tests {

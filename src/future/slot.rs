@@ -16,12 +16,14 @@
 //! a time: the submitter fills it before publishing it through the queue, the
 //! worker writes the result before the resolving RMW.
 
+use super::{Continuation, Job, Outcome};
 use crate::park;
 use crate::sync::{AtomicU32, Mutex, Ordering};
+use crate::waiter;
 use std::cell::UnsafeCell;
 use std::ffi::c_void;
 use std::ptr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 pub(crate) const QUEUED: u32 = 0;
 pub(crate) const RUNNING: u32 = 1;
@@ -33,63 +35,6 @@ const HAS_THEN: u32 = 8;
 /// Set together with CANCELLED: the job was withdrawn because its deadline
 /// passed before it started.
 const EXPIRED: u32 = 16;
-
-/// A job: a plain function pointer and its argument. Runs on the worker.
-pub type JobFn = unsafe extern "C" fn(arg: *mut c_void) -> *mut c_void;
-
-/// Called instead of the job when the job is cancelled, so the owner of `arg`
-/// can release it (the Rust API uses this to free boxed closures).
-pub type DropFn = unsafe fn(arg: *mut c_void);
-
-/// What a job is: function, argument and an optional release hook for `arg`.
-#[derive(Clone, Copy)]
-pub struct Job {
-    /// The function run on the worker.
-    pub func: JobFn,
-    /// Its argument, passed through untouched.
-    pub arg: *mut c_void,
-    /// Run (on the resolving thread) if the job is cancelled and never runs.
-    pub on_cancel: Option<DropFn>,
-}
-
-// SAFETY: a Job is handed to the worker thread on purpose; the submitter promises
-// (C ABI contract) that `arg` may be used from the worker.
-unsafe impl Send for Job {}
-
-/// How a future was resolved.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// The job ran; the payload is what it returned.
-    Done(*mut c_void),
-    /// The job never ran.
-    Cancelled,
-    /// The job never ran: its deadline passed before it started.
-    Expired,
-}
-
-// SAFETY: the result pointer is an opaque value passed back to the submitter.
-unsafe impl Send for Outcome {}
-
-/// A continuation: a plain function and two words of captured data, so attaching
-/// one allocates nothing. Runs exactly once, on the thread that resolves the slot
-/// (or at once if it was already resolved).
-#[derive(Clone, Copy)]
-pub struct Continuation {
-    /// Called with `data` and the outcome.
-    pub call: unsafe fn(data: [*mut c_void; 2], outcome: Outcome),
-    /// Captured data, passed through.
-    pub data: [*mut c_void; 2],
-}
-
-// SAFETY: the creator of a continuation promises it may run on any thread.
-unsafe impl Send for Continuation {}
-
-impl Continuation {
-    fn run(self, outcome: Outcome) {
-        // SAFETY: the creator of the continuation vouched for `call` and `data`.
-        unsafe { (self.call)(self.data, outcome) }
-    }
-}
 
 /// Who owns the slot's memory while it is in flight.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -127,7 +72,37 @@ pub(crate) struct Slot {
     /// Links slots taken together by `pool::take_many`, while they are not armed.
     pub(crate) pool_next: UnsafeCell<*mut Slot>,
     /// Continuations (cold path: a lock only when `then` is used).
-    thens: Mutex<Vec<Continuation>>,
+    thens: Mutex<Thens>,
+}
+
+/// A slot's continuations: the first one inline (attaching one, as every C++
+/// submit does, allocates nothing), the others in a list.
+struct Thens {
+    first: Option<Continuation>,
+    more: Vec<Continuation>,
+}
+
+impl Thens {
+    fn push(&mut self, c: Continuation) -> Result<(), crate::Error> {
+        if self.first.is_none() {
+            self.first = Some(c);
+        } else {
+            self.more
+                .try_reserve(1)
+                .map_err(|_| crate::Error::NoMemory)?;
+            self.more.push(c);
+        }
+        Ok(())
+    }
+
+    /// Takes back the continuation pushed last.
+    fn pop(&mut self) -> Option<Continuation> {
+        self.more.pop().or_else(|| self.first.take())
+    }
+
+    fn take(&mut self) -> (Option<Continuation>, Vec<Continuation>) {
+        (self.first.take(), std::mem::take(&mut self.more))
+    }
 }
 
 // SAFETY: all shared mutation goes through atomics or the mutex; the UnsafeCell
@@ -149,7 +124,10 @@ impl Slot {
             deadline: UnsafeCell::new(None),
             interrupters: AtomicU32::new(0),
             pool_next: UnsafeCell::new(ptr::null_mut()),
-            thens: Mutex::new(Vec::new()),
+            thens: Mutex::new(Thens {
+                first: None,
+                more: Vec::new(),
+            }),
         }
     }
 
@@ -205,6 +183,11 @@ impl Slot {
     pub(crate) fn kind(&self) -> Kind {
         // SAFETY: written before publication, read-only afterwards.
         unsafe { *self.kind.get() }
+    }
+
+    /// True once done or resolved without running.
+    pub(crate) fn is_resolved(&self) -> bool {
+        self.phase() >= DONE
     }
 
     /// The current phase (QUEUED, RUNNING, DONE or CANCELLED).
@@ -323,14 +306,8 @@ impl Slot {
                     if kind == Kind::Shared {
                         // SAFETY: Shared slots are kept alive by the canceller's
                         // reference; the worker never takes a cancelled job.
-                        if let Some(Job {
-                            arg,
-                            on_cancel: Some(hook),
-                            ..
-                        }) = unsafe { (*(*this).job.get()).take() }
-                        {
-                            // SAFETY: the submitter supplied the hook for this arg.
-                            unsafe { hook(arg) };
+                        if let Some(job) = unsafe { (*(*this).job.get()).take() } {
+                            job.discard();
                         }
                     }
                     let outcome = resolved_unstarted(next);
@@ -371,10 +348,7 @@ impl Slot {
         // SeqCst: the other half of the Dekker pair (see `interrupt_running`);
         // acquire: the hooks' effects are visible once we see zero.
         while self.interrupters.load(Ordering::SeqCst) != 0 {
-            #[cfg(loom)]
-            loom::thread::yield_now();
-            #[cfg(not(loom))]
-            std::thread::yield_now();
+            crate::sync::yield_now();
         }
     }
 
@@ -383,14 +357,12 @@ impl Slot {
     /// resolver holds a reference).
     unsafe fn after_resolve(this: *const Slot, prev: u32, key: usize, outcome: Outcome) {
         if prev & WAITERS != 0 {
-            park::unpark_all(key);
+            waiter::wake_all(key);
         }
         if prev & HAS_THEN != 0 {
             // SAFETY: see above.
-            let thens = std::mem::take(unsafe { &mut *(*this).thens.lock() });
-            for c in thens {
-                c.run(outcome);
-            }
+            let (first, more) = unsafe { (*this).thens.lock().take() };
+            first.into_iter().chain(more).for_each(|c| c.run(outcome));
         }
     }
 
@@ -404,8 +376,7 @@ impl Slot {
             return Ok(());
         }
         let mut list = self.thens.lock();
-        list.try_reserve(1).map_err(|_| crate::Error::NoMemory)?;
-        list.push(cont);
+        list.push(cont)?;
         // Relaxed initial load: the CAS re-validates.
         let mut cur = self.state.load(Ordering::Relaxed);
         loop {
@@ -464,14 +435,16 @@ impl Slot {
         }
     }
 
-    /// Flags WAITERS and parks once (returns on wake-up, resolution, timeout, or
-    /// when `still_wanted()` is false under the bucket lock).
+    /// Flags WAITERS and sleeps once (the protocol of waiter.rs, announcement
+    /// and condition in this one word): returns on wake-up, resolution,
+    /// timeout, or when `still_wanted()` is false under the bucket lock.
     pub(crate) fn park_until_resolved(
         &self,
         deadline: Option<Instant>,
         still_wanted: impl FnOnce() -> bool,
     ) {
-        // Set WAITERS unless resolved. Relaxed initial load, CAS re-validates.
+        // Announce: set WAITERS unless resolved. Relaxed initial load, the CAS
+        // re-validates; Relaxed is enough (waiter.rs: one word).
         let mut cur = self.state.load(Ordering::Relaxed);
         loop {
             if cur & PHASE >= DONE {
@@ -480,9 +453,6 @@ impl Slot {
             if cur & WAITERS != 0 {
                 break;
             }
-            // Relaxed is enough: the flag carries no data; the resolver reads it
-            // from its own RMW, which is ordered after ours in the word's
-            // modification order, and parking_lot's bucket lock orders the rest.
             match self.state.compare_exchange_weak(
                 cur,
                 cur | WAITERS,
@@ -493,12 +463,13 @@ impl Slot {
                 Err(actual) => cur = actual,
             }
         }
-        park::park(self.key(), deadline, || {
-            // Under the bucket lock: the resolver's unpark_all takes the same lock
-            // after its RMW, so either we see the resolution here or we are woken.
+        waiter::sleep(self.key(), deadline, || {
             let s = self.state.load(Ordering::Relaxed);
             s & PHASE < DONE && s & WAITERS != 0 && still_wanted()
         });
+        // WAITERS stays set until the slot resolves: clearing it could race a
+        // second waiter's announcement, and a resolver that finds it set for
+        // nobody pays one cheap unpark.
     }
 
     /// Drops a reference; true if it was the last (the caller recycles the slot).
@@ -522,17 +493,5 @@ fn resolved_unstarted(state: u32) -> Outcome {
         Outcome::Expired
     } else {
         Outcome::Cancelled
-    }
-}
-
-/// Converts a user timeout (ns; negative = forever) into a deadline.
-pub(crate) fn deadline_after(timeout_ns: i64) -> Option<Instant> {
-    if timeout_ns < 0 {
-        None
-    } else {
-        let now = Instant::now();
-        // Saturate absurd timeouts instead of overflowing Instant.
-        now.checked_add(Duration::from_nanos(timeout_ns as u64))
-            .or_else(|| now.checked_add(Duration::from_secs(86400 * 365 * 100)))
     }
 }

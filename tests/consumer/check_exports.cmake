@@ -1,0 +1,16 @@
+# cmake -DLIB=<shared object> -P check_exports.cmake: the user's shared object, built with
+# qthr.hpp, exports its own function and none of the header's trampolines.
+find_program(READELF readelf REQUIRED)
+execute_process(COMMAND "${READELF}" --dyn-syms -W "${LIB}" OUTPUT_VARIABLE syms RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "readelf --dyn-syms ${LIB} failed")
+endif()
+if(NOT syms MATCHES " user_lib_answer\n")
+  message(FATAL_ERROR "${LIB} does not export user_lib_answer:\n${syms}")
+endif()
+if(syms MATCHES "qthr_cpp_detail")
+  string(REGEX MATCHALL "[^\n]*qthr_cpp_detail[^\n]*" found "${syms}")
+  string(REPLACE ";" "\n" found "${found}")
+  message(FATAL_ERROR "${LIB} exports qthr.hpp's trampolines:\n${found}")
+endif()
+message(STATUS "${LIB}: no qthr_cpp_detail_* export")
