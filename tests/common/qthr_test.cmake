@@ -19,6 +19,7 @@
 #   NO_VALGRIND               no valgrind.<suite>.<name> run
 #   SANITIZE | NO_SANITIZE    whether a sanitizer build (QTHR_SANITIZER) also builds and runs
 #                             it as <tsan|asan>.<suite>.<name>; default: reliability yes, c no
+#   SANITIZERS <thread|address>...  only under these sanitizers (implies SANITIZE)
 #   KNOWN                     an open issue: label "known" instead of the suite's, no
 #                             valgrind or sanitizer runs; scripts/reliability.sh's `known`
 #                             step reports it as XFAIL/XPASS and never fails on it
@@ -127,7 +128,7 @@ endif()
 # ---- one test program -----------------------------------------------------------------
 function(_qthr_add_test suite exe default_src default_sanitize name)
   cmake_parse_arguments(PARSE_ARGV 5 T "STATIC;NO_VALGRIND;SANITIZE;NO_SANITIZE;KNOWN"
-                        "TIMEOUT" "SOURCE;ARGS;ENV;VALGRIND_ENV;SANITIZER_ENV;COMPILE_OPTIONS;VALGRIND_OPTIONS")
+                        "TIMEOUT" "SOURCE;ARGS;ENV;VALGRIND_ENV;SANITIZER_ENV;SANITIZERS;COMPILE_OPTIONS;VALGRIND_OPTIONS")
   if(T_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "qthr test ${name}: unknown arguments ${T_UNPARSED_ARGUMENTS}")
   endif()
@@ -142,6 +143,11 @@ function(_qthr_add_test suite exe default_src default_sanitize name)
     set(sanitize ON)
   elseif(T_NO_SANITIZE OR T_KNOWN)
     set(sanitize OFF)
+  elseif(T_SANITIZERS)
+    set(sanitize OFF)
+    if(QTHR_SANITIZER IN_LIST T_SANITIZERS)
+      set(sanitize ON)
+    endif()
   endif()
   set(label ${suite})
   if(T_KNOWN)
