@@ -180,7 +180,7 @@ pub unsafe extern "C" fn qthr_init(
             config_from_c(Some(&unsafe { read_config(cfg) }?))?
         };
         let exec = Executor::start(config)?;
-        let Some(boxed) = crate::alloc::try_box(exec) else {
+        let Ok(boxed) = crate::alloc::try_box(exec) else {
             return Err(Error::NoMemory); // `exec` was dropped: shut down, joined
         };
         // SAFETY: out is non-null and writable (checked above).
