@@ -3,21 +3,21 @@
 
 use std::alloc::{alloc, Layout};
 
-/// `Box::new(value)`, or None if the allocator has no memory.
-pub(crate) fn try_box<T>(value: T) -> Option<Box<T>> {
+/// `Box::new(value)`, or the value back if the allocator has no memory.
+pub(crate) fn try_box<T>(value: T) -> Result<Box<T>, T> {
     let layout = Layout::new::<T>();
     if layout.size() == 0 {
-        return Some(Box::new(value));
+        return Ok(Box::new(value));
     }
     // SAFETY: the layout has a non-zero size.
     let p = unsafe { alloc(layout) } as *mut T;
     if p.is_null() {
-        return None;
+        return Err(value);
     }
     // SAFETY: `p` is a fresh allocation of T's layout; Box frees it with the
     // same layout through the global allocator.
     unsafe {
         p.write(value);
-        Some(Box::from_raw(p))
+        Ok(Box::from_raw(p))
     }
 }

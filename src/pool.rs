@@ -26,7 +26,7 @@ unsafe impl Send for SlotBox {}
 impl SlotBox {
     /// A fresh slot; None if the allocator has no memory.
     fn new() -> Option<SlotBox> {
-        let b = crate::alloc::try_box(Slot::new())?;
+        let b = crate::alloc::try_box(Slot::new()).ok()?;
         Some(SlotBox(NonNull::from(Box::leak(b))))
     }
 
@@ -67,6 +67,9 @@ impl Drop for SlotBox {
 struct Global {
     fork_gen: u64,
     slots: Ring<*mut Slot>,
+    /// The previous generation's ring (a fork child's parent's), kept
+    /// reachable rather than lost: leak checkers must not flag a fork child.
+    _prev: *mut Global,
 }
 
 static GLOBAL: AtomicPtr<Global> = AtomicPtr::new(ptr::null_mut());
@@ -87,10 +90,14 @@ fn global() -> Option<&'static Ring<*mut Slot>> {
             return Some(&ring.slots);
         }
     }
-    let fresh = Box::into_raw(crate::alloc::try_box(Global {
-        fork_gen: gen,
-        slots: Ring::try_new(GLOBAL_CAP)?,
-    })?);
+    let fresh = Box::into_raw(
+        crate::alloc::try_box(Global {
+            fork_gen: gen,
+            slots: Ring::try_new(GLOBAL_CAP)?,
+            _prev: cur,
+        })
+        .ok()?,
+    );
     // AcqRel: release publishes the new ring; acquire reads a racing winner's.
     match GLOBAL.compare_exchange(cur, fresh, Ordering::AcqRel, Ordering::Acquire) {
         // SAFETY: just published; leaked for the life of the process.

@@ -89,7 +89,7 @@ impl LaneQueue {
         if let Some(r) = self.ring() {
             return Some(r);
         }
-        let fresh = Box::into_raw(crate::alloc::try_box(Ring::try_new(self.capacity)?)?);
+        let fresh = Box::into_raw(crate::alloc::try_box(Ring::try_new(self.capacity)?).ok()?);
         // AcqRel: release publishes the ring; acquire reads a racing winner's.
         match self.ring.compare_exchange(
             std::ptr::null_mut(),

@@ -10,7 +10,7 @@
 #                                              built from (the core's inputs)
 #   internal/prebuilt/linux_amd64/prebuilt.go  digests of the above, the version, the toolchain
 #
-# Run it after any change to the core (src/, Cargo.toml, Cargo.lock, build.rs,
+# Run it after any change to the core (src/, Cargo.toml, Cargo.lock,
 # include/qthr.h) and commit the result; the Go suite's TestPrebuiltMatchesSources
 # fails, naming this command, until then:
 #
@@ -36,7 +36,7 @@ done
 # The core's inputs, in a fixed order: what the archive is a function of. The Go
 # test computes the same list (prebuilt_test.go: coreInputs); keep the two in step.
 inputs() {
-  (cd "$root" && { find src -type f; printf '%s\n' Cargo.toml Cargo.lock build.rs include/qthr.h; } | sort)
+  (cd "$root" && { find src -type f; printf '%s\n' Cargo.toml Cargo.lock include/qthr.h; } | sort)
 }
 
 tmp="$(mktemp -d)"
@@ -110,7 +110,7 @@ package linux_amd64
 const Version = "$version"
 
 // InputsSHA256 is the sha256 of inputs.txt: one "sha256  path" line per source
-// file of the core (src/, Cargo.toml, Cargo.lock, build.rs, include/qthr.h).
+// file of the core (src/, Cargo.toml, Cargo.lock, include/qthr.h).
 const InputsSHA256 = "$inputs_sum"
 
 // ArchiveSHA256 is the sha256 of libqthr.a.

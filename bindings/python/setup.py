@@ -10,7 +10,7 @@ Everything declarative is in pyproject.toml; this file adds three commands:
   native library but no CPython extension (one wheel serves every Python 3
   version), and X.Y is the newest glibc symbol version the library needs, read
   from its ELF version-needs table, so ``auditwheel show`` agrees with the tag;
-* ``sdist`` copies the crate (Cargo.toml, Cargo.lock, build.rs, src/, benches/,
+* ``sdist`` copies the crate (Cargo.toml, Cargo.lock, src/, benches/,
   include/) into the archive under ``rust/``: an sdist installs wherever cargo
   exists. The copies exist only inside the archive.
 
@@ -49,7 +49,7 @@ else:
     LIB_NAME = "libqthr.so"
 
 # What the sdist carries of the crate (relative to the crate root).
-CRATE_FILES = ["Cargo.toml", "Cargo.lock", "build.rs"]
+CRATE_FILES = ["Cargo.toml", "Cargo.lock"]
 CRATE_DIRS = ["src", "benches", "include"]
 
 

@@ -128,7 +128,10 @@ unsafe extern "C" fn ident(arg: *mut c_void) -> *mut c_void {
 
 /// A continuation's own counter (boxed, lives until the end of the input).
 unsafe extern "C" fn then_cb(ctx: *mut c_void, st: qthr_status, _r: *mut c_void) {
-    must(st == QTHR_OK || st == QTHR_CANCELLED, "continuation status");
+    must(
+        matches!(st, QTHR_OK | QTHR_CANCELLED | QTHR_EXPIRED),
+        "continuation status",
+    );
     // SAFETY: ctx is a live AtomicU32.
     unsafe { &*(ctx as *const AtomicU32) }.fetch_add(1, SeqCst);
 }
@@ -198,8 +201,8 @@ impl State {
         self.next_tag += 1;
         let other = self.rts[1 - rt];
         let (target, cross) = if b & 0x0c == 0x0c && !other.is_null() {
-            // Shutdowns only from runtime 0 to runtime 1: two workers shutting
-            // each other down is a known hang (feedback item 10).
+            // Shutdowns only from runtime 0 to runtime 1 (two workers shutting
+            // each other down is covered by tests/reliability_faults.rs).
             match b & 3 {
                 2 if rt == 0 => (other, 2),
                 1 => (other, 1),
@@ -400,7 +403,8 @@ impl State {
                 must(j.ran.load(SeqCst) == 1, "OK but the job did not run exactly once");
             }
             QTHR_CANCELLED => must(j.ran.load(SeqCst) == 0, "CANCELLED but the job ran"),
-            _ => must(false, "a resolved future must be OK or CANCELLED"),
+            QTHR_EXPIRED => must(j.ran.load(SeqCst) == 0, "EXPIRED but the job ran"),
+            _ => must(false, "a resolved future must be OK, CANCELLED or EXPIRED"),
         }
     }
 
@@ -431,6 +435,60 @@ impl State {
             // SAFETY: live future.
             let st2 = unsafe { qthr_wait(self.futs[i].f, 0, ptr::null_mut()) };
             must(st2 == QTHR_CANCELLED, "cancelled future must wait CANCELLED at once");
+        }
+    }
+
+    /// qthr_submit_ex with odd options: bad sizes and priorities, deadlines of
+    /// 0, 1 us (expires behind any other job), 1 ms, urgent or not.
+    fn submit_ex(&mut self, inp: &mut Input) {
+        let k = (inp.byte() & 1) as usize;
+        let b = inp.byte();
+        let rt = self.rts[k];
+        if rt.is_null() || self.futs.len() >= MAX_FUTURES {
+            return;
+        }
+        let j = self.new_job(inp, k);
+        let opts = qthr_submit_opts {
+            size: if b & 0x80 != 0 { (b & 0x1f) as usize } else { std::mem::size_of::<qthr_submit_opts>() },
+            deadline_ns: match (b >> 2) & 3 {
+                0 => 0,
+                1 => 1_000,
+                2 => 1_000_000,
+                _ => -1,
+            },
+            priority: (b & 3) as u32 % 3, // 0, 1, or the invalid 2
+        };
+        let valid = opts.size == std::mem::size_of::<qthr_submit_opts>()
+            && opts.deadline_ns >= 0
+            && opts.priority <= 1;
+        let mut f: *mut qthr_future = ptr::null_mut();
+        // SAFETY: live runtime and options; the job record lives until the end.
+        let st = unsafe { qthr_submit_ex(rt, Some(job), j as *mut c_void, &opts, &mut f) };
+        if !valid {
+            must(st == QTHR_INVALID_ARGUMENT, "bad options must be INVALID_ARGUMENT");
+        } else {
+            must(matches!(st, QTHR_OK | QTHR_SHUTDOWN | QTHR_QUEUE_FULL), "submit_ex status");
+        }
+        if st == QTHR_OK {
+            // SAFETY: live record.
+            unsafe { &*j }.accepted.store(1, SeqCst);
+            must(!f.is_null(), "submit_ex OK without a future");
+            self.futs.push(Fut { f, rt: k, job: j });
+        } else {
+            must(f.is_null(), "submit_ex wrote *out on failure");
+        }
+    }
+
+    /// qthr_interrupt: withdraws a queued job; a running one has no hook here.
+    fn interrupt(&mut self, inp: &mut Input) {
+        let Some(i) = self.pick(inp) else { return };
+        // SAFETY: live future.
+        let st = unsafe { qthr_interrupt(self.futs[i].f) };
+        must(matches!(st, QTHR_OK | QTHR_NOT_CANCELLABLE), "interrupt status");
+        if st == QTHR_OK {
+            // SAFETY: live future.
+            let st2 = unsafe { qthr_wait(self.futs[i].f, 0, ptr::null_mut()) };
+            must(st2 == QTHR_CANCELLED, "interrupted queued future must wait CANCELLED at once");
         }
     }
 
@@ -590,7 +648,7 @@ fuzz_target!(|data: &[u8]| {
     let mut ops = 0;
     while !inp.0.is_empty() && ops < 256 {
         ops += 1;
-        match inp.byte() % 13 {
+        match inp.byte() % 15 {
             0 => s.init(&mut inp),
             1 | 2 => s.submit(&mut inp, true),
             3 => s.submit(&mut inp, false),
@@ -602,7 +660,9 @@ fuzz_target!(|data: &[u8]| {
             9 => s.call(&mut inp),
             10 => s.shutdown(&mut inp),
             11 => s.free_rt(&mut inp),
-            _ => s.stats(&mut inp),
+            12 => s.stats(&mut inp),
+            13 => s.submit_ex(&mut inp),
+            _ => s.interrupt(&mut inp),
         }
     }
     // Tear down: free the runtimes (DRAIN), then everything must be resolved,

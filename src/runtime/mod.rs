@@ -321,10 +321,8 @@ impl Drop for Executor {
             // through a push at fork time, and touching that ring here could
             // spin forever on a writer that does not exist. The state stays
             // reachable (leak checkers see it as such, not as lost).
-            if let Some(handle) = self.shared.join.try_lock().and_then(|mut j| j.take()) {
-                std::mem::forget(handle);
-            }
-            abandon(self.shared.clone());
+            let handle = self.shared.join.try_lock().and_then(|mut j| j.take());
+            abandon(self.shared.clone(), handle);
             return;
         }
         if self.on_worker() {
@@ -342,17 +340,25 @@ impl Drop for Executor {
 /// this static: a lock-free stack of leaked nodes.
 struct Abandoned {
     _shared: Arc<Shared>,
+    /// The parent's worker thread's handle (never joined: not in this process).
+    _handle: Option<std::thread::JoinHandle<()>>,
     next: *mut Abandoned,
 }
 
 static ABANDONED: AtomicPtr<Abandoned> = AtomicPtr::new(std::ptr::null_mut());
 
-fn abandon(shared: Arc<Shared>) {
-    let Some(node) = crate::alloc::try_box(Abandoned {
+fn abandon(shared: Arc<Shared>, handle: Option<std::thread::JoinHandle<()>>) {
+    let node = match crate::alloc::try_box(Abandoned {
         _shared: shared,
+        _handle: handle,
         next: std::ptr::null_mut(),
-    }) else {
-        return; // no memory: the Arc is dropped here, which frees nothing shared
+    }) {
+        Ok(node) => node,
+        Err(a) => {
+            // No memory: forget it all (never join or detach a parent's thread).
+            std::mem::forget(a);
+            return;
+        }
     };
     let node = Box::into_raw(node);
     // Relaxed: the initial load; the CAS below re-validates.

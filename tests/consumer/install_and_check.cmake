@@ -32,7 +32,8 @@ set(SO "${L}/${REALNAME}")
 foreach(f "${SO}" "${L}/libqthr.a" "${PREFIX}/${INCLUDEDIR}/qthr.h" "${PREFIX}/${INCLUDEDIR}/qthr.hpp"
           "${L}/cmake/qthr/qthrConfig.cmake" "${L}/cmake/qthr/qthrConfigVersion.cmake"
           "${L}/cmake/qthr/qthrTargets.cmake" "${L}/cmake/qthr/qthrStaticTargets.cmake"
-          "${L}/pkgconfig/qthr.pc" "${PREFIX}/${DATADIR}/qthr/valgrind.supp" "${PREFIX}/${DATADIR}/qthr/tsan.supp")
+          "${L}/pkgconfig/qthr.pc" "${PREFIX}/${DATADIR}/qthr/valgrind.supp" "${PREFIX}/${DATADIR}/qthr/tsan.supp"
+          "${PREFIX}/${DATADIR}/qthr/lsan.supp")
   if(NOT EXISTS "${f}" OR IS_SYMLINK "${f}")
     fail("${f} is missing or not a regular file")
   endif()

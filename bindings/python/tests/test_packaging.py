@@ -100,8 +100,8 @@ def test_sdist_carries_the_crate_and_installs_with_cargo(tmp_path):
     with tarfile.open(sdist) as t:
         names = t.getnames()
     top = names[0].split("/")[0]
-    for need in ("rust/Cargo.toml", "rust/Cargo.lock", "rust/build.rs", "rust/src/lib.rs",
-                 "rust/src/ffi.rs", "rust/include/qthr.h", "setup.py", "qthr/_runtime.py"):
+    for need in ("rust/Cargo.toml", "rust/Cargo.lock", "rust/src/lib.rs",
+                 "rust/src/ffi/mod.rs", "rust/include/qthr.h", "setup.py", "qthr/_runtime.py"):
         assert f"{top}/{need}" in names, need
     assert not [n for n in names if "/target/" in n or n.endswith(".so")], names
     vbin = make_venv(tmp_path / "venv")

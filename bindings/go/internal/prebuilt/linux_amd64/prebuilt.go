@@ -10,14 +10,14 @@ package linux_amd64
 const Version = "0.2.0"
 
 // InputsSHA256 is the sha256 of inputs.txt: one "sha256  path" line per source
-// file of the core (src/, Cargo.toml, Cargo.lock, build.rs, include/qthr.h).
-const InputsSHA256 = "387c2716da22484f14c02e8dc1b33c67809a8bc0278fb4b8e50d5ce6f439b0b4"
+// file of the core (src/, Cargo.toml, Cargo.lock, include/qthr.h).
+const InputsSHA256 = "4615f4b8d057380665fab7252bc7f40d166837a61e2558f2c81d657170b2bcd8"
 
 // ArchiveSHA256 is the sha256 of libqthr.a.
-const ArchiveSHA256 = "d88b3e1d42e622b5c7a27c831224e7ba9df5e16b7ec6bd8dc6341fadb838abb7"
+const ArchiveSHA256 = "22ba503373aab3896c7d7465ddbc04d8123cd379814805f919879f563755ac17"
 
 // HeaderSHA256 is the sha256 of ../include/qthr.h, the header copy package qthr compiles against.
-const HeaderSHA256 = "2bc3007d51d2c18b6f83a46f54915a336dafa24f72cf4b2d043f400ce6a671da"
+const HeaderSHA256 = "98f9cdbdaf367ac6499025c4404f887e6ac710be437c98cb1021ee3ea3bac6f3"
 
 // Toolchain is the compiler that built the archive.
 const Toolchain = "rustc 1.95.0 (59807616e 2026-04-14)"
