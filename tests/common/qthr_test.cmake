@@ -25,7 +25,8 @@
 #                             step reports it as XFAIL/XPASS and never fails on it
 #
 # Every plain test also gets a run under valgrind memcheck (label valgrind; zero errors and
-# zero leaks; tests/common/valgrind.supp), with QTHR_WATCHDOG_SCALE=20 and QTHR_NO_CPU_CHECK=1
+# zero leaks; with the suppressions installed for users, share/qthr/valgrind.supp, so the
+# tests check they suffice), with QTHR_WATCHDOG_SCALE=20 and QTHR_NO_CPU_CHECK=1
 # (and QTHR_STRESS_SCALE=0.02 in tests/reliability).
 #
 # Sanitizer builds: configure a separate build directory with -DQTHR_SANITIZER=thread (or
@@ -54,7 +55,7 @@ find_program(QTHR_VALGRIND valgrind)
 set(QTHR_VALGRIND_COMMAND "${QTHR_VALGRIND}" -q --fair-sched=yes --error-exitcode=99
     --leak-check=full --show-leak-kinds=definite,indirect,possible
     --errors-for-leak-kinds=definite,indirect,possible
-    "--suppressions=${QTHR_TEST_COMMON_DIR}/valgrind.supp")
+    "--suppressions=${PROJECT_SOURCE_DIR}/share/qthr/valgrind.supp")
 
 # A test that fails with a message (for a tool this machine lacks).
 function(_qthr_missing_tool_test name label msg)
