@@ -10,7 +10,6 @@
 #include "detail/config.hpp"
 #include "detail/job.hpp"
 #include "detail/trampolines.hpp"
-#include "detail/tsan.hpp"
 #include "error.hpp"
 #include "future.hpp"
 
@@ -49,9 +48,7 @@ public:
 
   bool await_suspend(std::coroutine_handle<> h) noexcept {
     handle_ = h;
-    Continuation *base = this;
-    QTHR_CPP_HB_RELEASE(base);
-    qthr_status st = qthr_future_then(future_.native_handle(), &qthr_cpp_detail_continuation, base);
+    qthr_status st = register_continuation(future_.native_handle(), this);
     if (st != QTHR_OK) {
       error_ = st; // never registered: resume at once, await_resume throws
       return false;

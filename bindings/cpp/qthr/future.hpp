@@ -228,9 +228,7 @@ public:
     auto c = std::make_unique<detail::ThenCall<T, std::decay_t<F>>>(std::forward<F>(f));
     qthr_future *fut = fut_;
     c->future = std::move(*this);
-    detail::Continuation *base = c.get();
-    QTHR_CPP_HB_RELEASE(base);
-    qthr_status st = qthr_future_then(fut, &qthr_cpp_detail_continuation, base);
+    qthr_status st = detail::register_continuation(fut, c.get());
     if (st != QTHR_OK) {
       *this = std::move(c->future);
       throw Error(st);
@@ -308,9 +306,7 @@ private:
     QTHR_CPP_HB_ACQUIRE(static_cast<detail::JobBase *>(state_));
     if (state_->retrieved.exchange(true, std::memory_order_acq_rel))
       throw Error(QTHR_INVALID_ARGUMENT, "qthr::Future::get: the result was already retrieved");
-    auto &out = state_->outcome;
-    if (out.error) std::rethrow_exception(out.error);
-    if constexpr (!std::is_void_v<T>) return std::move(*out.value);
+    return state_->outcome.take();
   }
 
   qthr_future *fut_ = nullptr;

@@ -116,7 +116,7 @@ public:
    */
   template <class F, class... Args,
             class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, SubmitOptions>>,
-            class R = std::remove_cv_t<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>>>
+            class R = detail::submit_result_t<F, Args...>>
   Future<R> submit(F &&f, Args &&...args) {
     return submit_impl<R>(nullptr, std::forward<F>(f), std::forward<Args>(args)...);
   }
@@ -134,7 +134,7 @@ public:
    *   urgent lane cannot be allocated (on its first use).
    */
   template <class F, class... Args,
-            class R = std::remove_cv_t<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>>>
+            class R = detail::submit_result_t<F, Args...>>
   Future<R> submit(const SubmitOptions &opts, F &&f, Args &&...args) {
     qthr_submit_opts o{};
     o.size = sizeof o;
@@ -163,8 +163,7 @@ public:
     qthr_status st = qthr_call(rt_, &qthr_cpp_detail_run_job, base, nullptr);
     QTHR_CPP_HB_ACQUIRE(base);
     detail::check(st);
-    if (frame.outcome.error) std::rethrow_exception(frame.outcome.error);
-    if constexpr (!std::is_void_v<R>) return std::move(*frame.outcome.value);
+    return frame.outcome.take();
   }
 
   /// \brief true when called on this runtime's worker thread (i.e. from inside a job or hook).

@@ -23,6 +23,11 @@
 /// \cond QTHR_DETAIL
 namespace qthr::detail {
 
+/// What Runtime::submit(f, args...) returns a Future of: the result of the decayed
+/// callable on the decayed arguments, as the job calls it.
+template <class F, class... Args>
+using submit_result_t = std::remove_cv_t<std::invoke_result_t<std::decay_t<F>, std::decay_t<Args>...>>;
+
 /// Base of everything passed as the `arg` of a qthr_fn: the trampoline calls run().
 struct JobBase {
   virtual void run() noexcept = 0;
@@ -35,28 +40,26 @@ protected:
 /// Stores the outcome of a job: its value (if any) or what it threw.
 template <class T>
 struct Outcome {
-  std::optional<T> value;
+  struct Nothing {};
+  std::optional<std::conditional_t<std::is_void_v<T>, Nothing, T>> value; // empty for void
   std::exception_ptr error;
+
   template <class F>
   void produce(F &&f) noexcept {
     try {
-      value.emplace(std::forward<F>(f)());
+      if constexpr (std::is_void_v<T>)
+        std::forward<F>(f)();
+      else
+        value.emplace(std::forward<F>(f)());
     } catch (...) {
       error = std::current_exception();
     }
   }
-};
 
-template <>
-struct Outcome<void> {
-  std::exception_ptr error;
-  template <class F>
-  void produce(F &&f) noexcept {
-    try {
-      std::forward<F>(f)();
-    } catch (...) {
-      error = std::current_exception();
-    }
+  /// Rethrows what the job threw, or moves its value out.
+  T take() {
+    if (error) std::rethrow_exception(error);
+    if constexpr (!std::is_void_v<T>) return std::move(*value);
   }
 };
 

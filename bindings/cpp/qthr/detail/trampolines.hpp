@@ -90,6 +90,16 @@ inline void qthr_cpp_detail_on_interrupt(void *hook_ctx) {
 }
 } // extern "C"
 
+namespace qthr::detail {
+
+/// Registers `c` with qthr_future_then: its fire() runs once `fut` is resolved (at
+/// once, on this thread, if it already is). What `c` holds is announced to TSan first.
+inline qthr_status register_continuation(qthr_future *fut, Continuation *c) noexcept {
+  QTHR_CPP_HB_RELEASE(c);
+  return qthr_future_then(fut, &qthr_cpp_detail_continuation, c);
+}
+
+} // namespace qthr::detail
 /// \endcond
 
 #endif // QTHR_CPP_DETAIL_TRAMPOLINES_HPP
