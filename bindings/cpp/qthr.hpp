@@ -40,9 +40,9 @@
  *   object built with qthr.hpp exports none of them, so two shared objects
  *   built against different versions of the header never share one.
  *
- * Requirements: C++17 or later (a clear #error otherwise), exceptions enabled
+ * Requirements: C++17 or later (a clear \#error otherwise), exceptions enabled
  * (failures are reported as qthr::Error, and a job's exception is carried back
- * to get(); with -fno-exceptions the header stops with an #error: use the C API
+ * to get(); with -fno-exceptions the header stops with an \#error: use the C API
  * of qthr.h, whose functions return a qthr_status, instead).
  *
  * Failures of the library itself (queue full, shut down, ...) throw qthr::Error.

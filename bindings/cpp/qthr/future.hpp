@@ -253,7 +253,8 @@ public:
    * destroy a coroutine while it is suspended on a Future.
    */
   auto operator co_await() & noexcept;
-  /// \copydoc operator co_await() &
+  /// \brief The same for a temporary Future: `co_await rt.submit(f)` (the temporary lives
+  ///   until the coroutine resumes).
   auto operator co_await() && noexcept;
 
   /**

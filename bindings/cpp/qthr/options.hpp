@@ -43,7 +43,7 @@ public:
     thread_name_ = std::move(name);
     return *this;
   }
-  /// \copydoc thread_name(std::string) &
+  /// \copydoc thread_name(std::string)&
   Options &&thread_name(std::string name) && { return std::move(thread_name(std::move(name))); }
 
   /// \brief How many jobs may wait in the queue (default 4096).
@@ -51,7 +51,7 @@ public:
     queue_capacity_ = n;
     return *this;
   }
-  /// \copydoc queue_capacity(std::size_t) &
+  /// \copydoc queue_capacity(std::size_t)&
   Options &&queue_capacity(std::size_t n) && { return std::move(queue_capacity(n)); }
 
   /// \brief true: submit on a full queue throws Error(QTHR_QUEUE_FULL) instead of waiting for room.
@@ -59,7 +59,7 @@ public:
     nonblocking_ = on;
     return *this;
   }
-  /// \copydoc nonblocking(bool) &
+  /// \copydoc nonblocking(bool)&
   Options &&nonblocking(bool on = true) && { return std::move(nonblocking(on)); }
 
   /// \brief Pin the worker to this CPU; -1 (the default) does not pin.
@@ -67,7 +67,7 @@ public:
     cpu_ = cpu;
     return *this;
   }
-  /// \copydoc cpu(int) &
+  /// \copydoc cpu(int)&
   Options &&cpu(int cpu) && { return std::move(this->cpu(cpu)); }
 
   /**
@@ -81,7 +81,7 @@ public:
     on_start_ = make_hook(std::forward<F>(f));
     return *this;
   }
-  /// \copydoc on_start(F&&) &
+  /// \copydoc on_start(F&&)&
   template <class F>
   Options &&on_start(F &&f) && {
     return std::move(on_start(std::forward<F>(f)));
@@ -98,7 +98,7 @@ public:
     on_stop_ = make_hook(std::forward<F>(f));
     return *this;
   }
-  /// \copydoc on_stop(F&&) &
+  /// \copydoc on_stop(F&&)&
   template <class F>
   Options &&on_stop(F &&f) && {
     return std::move(on_stop(std::forward<F>(f)));
@@ -122,7 +122,7 @@ public:
     on_interrupt_ = make_hook(std::forward<F>(f));
     return *this;
   }
-  /// \copydoc on_interrupt(F&&) &
+  /// \copydoc on_interrupt(F&&)&
   template <class F>
   Options &&on_interrupt(F &&f) && {
     return std::move(on_interrupt(std::forward<F>(f)));
@@ -173,7 +173,7 @@ public:
     deadline_ns_ = detail::to_deadline_ns(d);
     return *this;
   }
-  /// \copydoc deadline(const std::chrono::duration<Rep, Period> &) &
+  /// \copydoc deadline(const std::chrono::duration<Rep, Period> &)&
   template <class Rep, class Period>
   SubmitOptions &&deadline(const std::chrono::duration<Rep, Period> &d) && {
     return std::move(deadline(d));
@@ -185,7 +185,7 @@ public:
     urgent_ = on;
     return *this;
   }
-  /// \copydoc urgent(bool) &
+  /// \copydoc urgent(bool)&
   SubmitOptions &&urgent(bool on = true) && { return std::move(urgent(on)); }
 
   /// \brief The deadline in nanoseconds; 0 for none.

@@ -2,7 +2,7 @@
  * \file qthr/detail/config.hpp
  * \brief Part of qthr.hpp: what the binding needs from the language and the compiler.
  *
- * Stops with a clear #error before C++17, without exceptions and in C; includes
+ * Stops with a clear \#error before C++17, without exceptions and in C; includes
  * <qthr.h>; detects C++20 coroutines (QTHR_CPP_HAS_COROUTINES) and how to give the
  * trampolines hidden visibility. Every other part of qthr.hpp includes it first.
  */
