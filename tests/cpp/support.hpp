@@ -1,6 +1,6 @@
 // Helpers shared by the GoogleTest files of tests/cpp (the suite of the C++ binding,
-// bindings/cpp/qthr.hpp): a latch, a live-instance counter, an exception type that is not
-// a std::exception, and the check of a second get().
+// bindings/cpp/qthr.hpp): a latch, jobs that wait for it, a live-instance
+// counter, an exception type that is not a std::exception, and the check of a second get().
 #ifndef QTHR_CPP_TEST_SUPPORT_HPP
 #define QTHR_CPP_TEST_SUPPORT_HPP
 
@@ -34,6 +34,32 @@ private:
   std::condition_variable cv_;
   bool open_ = false;
 };
+
+// Occupies the worker with a job that waits for `gate`, and returns once it runs: jobs
+// submitted next stay queued until gate.open().
+inline qthr::Future<void> block_worker(qthr::Runtime &rt, Gate &gate) {
+  Gate started; // may be destroyed once started.wait() returns (see Gate::open)
+  auto blocker = rt.submit([&started, &gate] {
+    started.open();
+    gate.wait();
+  });
+  started.wait();
+  return blocker;
+}
+
+// A job returning `value` once `gate` opens; with `resolved`, the gate is opened and the
+// job waited for before the future is returned.
+inline qthr::Future<int> gated_job(qthr::Runtime &rt, Gate &gate, int value, bool resolved = false) {
+  auto f = rt.submit([&gate, value] {
+    gate.wait();
+    return value;
+  });
+  if (resolved) {
+    gate.open();
+    f.wait();
+  }
+  return f;
+}
 
 // Counts live instances: captures of jobs must all be destroyed, whatever
 // happened to the job (ran, cancelled, shutdown-cancelled, future dropped).

@@ -68,20 +68,6 @@ private:
   std::thread thread_;
 };
 
-// A job returning `value` once `gate` opens; with `resolved`, the gate is opened and the
-// job waited for before the future is returned.
-qthr::Future<int> gated_job(qthr::Runtime &rt, Gate &gate, int value, bool resolved = false) {
-  auto f = rt.submit([&gate, value] {
-    gate.wait();
-    return value;
-  });
-  if (resolved) {
-    gate.open();
-    f.wait();
-  }
-  return f;
-}
-
 struct Seen {
   std::thread::id thread;
   bool on_worker = false;

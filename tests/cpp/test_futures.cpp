@@ -27,10 +27,7 @@ using namespace qthr_test;
 TEST(Futures, WaitForAndWaitUntilTimeouts) {
   qthr::Runtime rt;
   Gate gate;
-  auto f = rt.submit([&] {
-    gate.wait();
-    return 1;
-  });
+  auto f = gated_job(rt, gate, 1);
   EXPECT_EQ(f.wait_for(10ms), std::future_status::timeout);
   EXPECT_EQ(f.wait_for(0ms), std::future_status::timeout);
   EXPECT_EQ(f.wait_for(-5ms), std::future_status::timeout);
@@ -51,10 +48,7 @@ TEST(Futures, WaitForAndWaitUntilTimeouts) {
 TEST(Futures, WaitFromManyThreads) {
   qthr::Runtime rt;
   Gate gate;
-  auto f = rt.submit([&] {
-    gate.wait();
-    return 77;
-  });
+  auto f = gated_job(rt, gate, 77);
   std::atomic<int> ok{0};
   std::vector<std::thread> ts;
   for (int i = 0; i < 4; ++i)
@@ -72,12 +66,8 @@ TEST(Futures, WaitFromManyThreads) {
 TEST(Futures, CancelQueuedJob) {
   Tracked::live = 0;
   qthr::Runtime rt;
-  Gate started, gate;
-  auto blocker = rt.submit([&] {
-    started.open();
-    gate.wait();
-  });
-  started.wait();
+  Gate gate;
+  auto blocker = block_worker(rt, gate);
   bool ran = false;
   auto f = rt.submit([&ran, t = Tracked()] {
     ran = true;
@@ -113,12 +103,8 @@ TEST(Futures, CapturedFutureDestroyedWhenCancelled) {
   Tracked::live = 0;
   {
     qthr::Runtime rt;
-    Gate started, gate;
-    auto blocker = rt.submit([&] {
-      started.open();
-      gate.wait();
-    });
-    started.wait();
+    Gate gate;
+    auto blocker = block_worker(rt, gate);
     auto inner = rt.submit([t = Tracked()] { return 1; });
     auto outer = rt.submit([f = std::move(inner)]() mutable { return f.get(); });
     EXPECT_TRUE(outer.cancel());

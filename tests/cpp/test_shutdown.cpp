@@ -129,12 +129,8 @@ TEST(Shutdown, CancelResolvesQueuedJobsAsCancelled) {
 
 TEST(Shutdown, CallCancelledByShutdownThrows) {
   auto rt = std::make_unique<qthr::Runtime>();
-  Gate started, gate;
-  rt->submit([&] {
-    started.open();
-    gate.wait();
-  });
-  started.wait();
+  Gate gate;
+  block_worker(*rt, gate);
   std::atomic<int> status{-1};
   std::thread caller([&] {
     try {
@@ -199,12 +195,8 @@ TEST(Shutdown, RuntimeMove) {
 
 TEST(Shutdown, NonblockingQueueFull) {
   qthr::Runtime rt{qthr::Options{}.nonblocking().queue_capacity(2)};
-  Gate started, gate;
-  rt.submit([&] {
-    started.open();
-    gate.wait();
-  });
-  started.wait();
+  Gate gate;
+  block_worker(rt, gate);
   std::vector<qthr::Future<void>> fs;
   qthr_status st = QTHR_OK;
   for (int i = 0; i < 10000 && st == QTHR_OK; ++i) {
