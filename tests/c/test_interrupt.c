@@ -215,18 +215,18 @@ static void test_interrupt_races_completion(void) {
 /* A job may interrupt a future of another runtime; interrupting its own running job from
  * inside that job calls the hook on the worker (the engine decides what that means). */
 static void *interrupt_self(void *arg) {
-  qthr_future *volatile *slot = (qthr_future *volatile *)arg;
-  while (*slot == NULL) {
+  _Atomic(qthr_future *) *slot = (_Atomic(qthr_future *) *)arg;
+  while (atomic_load(slot) == NULL) {
   }
-  return (void *)(intptr_t)qthr_interrupt(*slot);
+  return (void *)(intptr_t)qthr_interrupt(atomic_load(slot));
 }
 
 static void test_interrupt_from_own_job(void) {
   qthr_runtime *rt = engine_runtime(1);
-  qthr_future *volatile self = NULL;
+  _Atomic(qthr_future *) self = NULL;
   qthr_future *f = NULL;
   CHECK_OK(qthr_submit(rt, interrupt_self, (void *)&self, &f));
-  self = f;
+  atomic_store(&self, f);
   void *r = NULL;
   CHECK_OK(qthr_wait(f, -1, &r));
   CHECK_EQ((intptr_t)r, QTHR_OK);
