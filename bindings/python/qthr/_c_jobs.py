@@ -135,7 +135,9 @@ class CFuture(_FutureBase[int]):
         self._qthr_cfut = None
         # Dropped while the C job may still run: its function and argument
         # objects must outlive it. The reaper keeps them until it is done.
-        _release_cfut(cfut, self._qthr_keep)
+        # Resolved (no objects kept): the job is done.
+        keep = self._qthr_keep
+        _release_cfut(cfut, keep, done=keep is None)
 
 
 _cffi_ffi: Any = None
