@@ -443,6 +443,7 @@ class _Lane:
         self._lock = threading.Lock()
         self._room = threading.Condition(self._lock)
         self._ilock = threading.Lock()
+        self._kick_lock = threading.Lock()
         self._open = None
         self._pending = None
         self._pending_loop = None

@@ -459,9 +459,12 @@ class Runtime(_Lane, concurrent.futures.Executor):
         self._shutdown_done.set()
 
     def _after_fork_in_child(self) -> None:
-        """In a fork child: the runtime belongs to the parent (see _process)."""
+        """In a fork child: the runtime belongs to the parent (see _process);
+        its locks are new (another thread of the parent may have held them)."""
         self._forked = True
         self._shutdown_started = True
+        self._shutdown_lock = threading.Lock()
+        self._owned.lock = threading.Lock()
         self._lane_after_fork()
         self._worker_ident = None
         self._shutdown_done.set()
