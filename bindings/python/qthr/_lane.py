@@ -89,9 +89,8 @@ class _Lane:
     """The Python lane of a runtime (see the module doc): its state, its
     submitting side, and what keeps C jobs in order with it."""
 
-    # Set by the Runtime (before _init_lane); the lane reads them.
+    # Set by the Runtime; the lane reads them.
     _handle: Optional[int]
-    _name: str
     _forked: bool
     _worker_ident: Optional[int]
 
