@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 from ._errors import _CANCELLED, _OK, _TIMEOUT, error_for
 from ._futures import _cancel_and_notify, _FutureBase
 from ._interrupts import _interrupt_quietly, _wait_interruptible, interrupt_c
-from ._lib import LIB, SubmitOpts
+from ._lib import LIB
 from ._reaper import _reaper, _release_cfut, _WatchOnWait
 
 if TYPE_CHECKING:
@@ -133,11 +133,16 @@ class CFuture(_FutureBase[int]):
         if not cfut:
             return
         self._qthr_cfut = None
+        keep = self._qthr_keep
+        if keep is None:  # resolved: the job is done
+            try:
+                LIB.qthr_future_free(cfut)
+            except Exception:  # interpreter teardown
+                pass
+            return
         # Dropped while the C job may still run: its function and argument
         # objects must outlive it. The reaper keeps them until it is done.
-        # Resolved (no objects kept): the job is done.
-        keep = self._qthr_keep
-        _release_cfut(cfut, keep, done=keep is None)
+        _release_cfut(cfut, keep)
 
 
 _cffi_ffi: Any = None
@@ -182,15 +187,3 @@ def _arg_address(arg: Any) -> Optional[int]:
         return addr
     raise TypeError("submit_c: expected an int address, a ctypes object or a cffi pointer as "
                     f"arg, got {type(arg).__name__}")
-
-
-def _c_job(rt: "Runtime", cfunc: Any, arg: Any, opts: Optional[SubmitOpts]) -> CFuture:
-    """Queue ``cfunc(arg)`` on ``rt``'s worker (with per-job ``opts``, or none);
-    its future keeps the function and argument objects alive until it is done."""
-    addr = _fn_address(cfunc)
-    argp = _arg_address(arg)
-    fut = CFuture()
-    fut._qthr_rt = rt
-    fut._qthr_keep = (cfunc, arg)
-    fut._qthr_cfut = rt._submit_core(addr, argp, opts)
-    return fut

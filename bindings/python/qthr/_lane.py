@@ -309,25 +309,21 @@ class _Lane:
             self._open = None
             self._epoch += 1
 
-    def _submit_core(self, fn_addr: int, arg: Optional[int],
-                     opts: Optional[SubmitOpts] = None) -> int:
-        """Queue one job through the core, not the lane (a C job, a Python job
-        of an options view), in order with the lane (see the module doc);
-        ``opts``: per-job options (``qthr_submit_ex``). Its ``qthr_future``."""
-        if opts is not None and not HAS_0_2:
+    def _submit_ex(self, fn_addr: int, arg: Optional[int], opts: SubmitOpts) -> int:
+        """Queue one job with per-job options through the core (``qthr_submit_ex``:
+        a C or Python job of an options view), in order with the lane (see the
+        module doc). Its ``qthr_future``."""
+        if not HAS_0_2:
             raise QthrError(Status.INVALID_ARGUMENT, "per-job options need a 0.2 qthr library")
         if self._closed and not self._is_worker_thread():
             raise self._refuse()
         self._kick_mine()
         out = c_void_p()
-        if opts is None:
-            st = LIB.qthr_submit(self._handle, fn_addr, arg, byref(out))
-        else:
-            st = LIB.qthr_submit_ex(self._handle, fn_addr, arg, byref(opts), byref(out))
+        st = LIB.qthr_submit_ex(self._handle, fn_addr, arg, byref(opts), byref(out))
         if st != _OK:
             raise error_for(st)
         self._seal()
-        if opts is not None and opts.priority:
+        if opts.priority:
             self._urgent_seq += 1
         return out.value or 0
 

@@ -9,7 +9,7 @@ import ctypes
 import sys
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, TypeVar
 
-from ._c_jobs import CFuture, _c_job
+from ._c_jobs import CFuture, _arg_address, _fn_address
 from ._core_jobs import _JOB_ADDR, _CoreFuture, _Job, _jobs
 from ._futures import Future
 from ._lib import SubmitOpts
@@ -63,7 +63,7 @@ class Options:
         fut._qthr_rt = self.runtime
         fut._waiters = _WatchOnWait(fut)
         try:
-            cfut = self.runtime._submit_core(_JOB_ADDR, key, self._opts)
+            cfut = self.runtime._submit_ex(_JOB_ADDR, key, self._opts)
         except BaseException:
             _jobs.pop(key, None)
             raise
@@ -82,4 +82,10 @@ class Options:
 
     def submit_c(self, cfunc: Any, arg: Any = None) -> CFuture:
         """Queue a C function with these options (see :meth:`Runtime.submit_c`)."""
-        return _c_job(self.runtime, cfunc, arg, self._opts)
+        addr = _fn_address(cfunc)
+        argp = _arg_address(arg)
+        fut = CFuture()
+        fut._qthr_rt = self.runtime
+        fut._qthr_keep = (cfunc, arg)
+        fut._qthr_cfut = self.runtime._submit_ex(addr, argp, self._opts)
+        return fut

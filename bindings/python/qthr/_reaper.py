@@ -192,12 +192,12 @@ def _free_when_done(cfut: int, keep: Any) -> None:
     _reaper.watch(_Orphan(cfut, keep))
 
 
-def _release_cfut(cfut: int, keep: Any, done: bool = False) -> None:
+def _release_cfut(cfut: int, keep: Any) -> None:
     """The future that owns ``cfut`` is being dropped: free it now if its job
-    is ``done`` (known to the caller), has finished (asked of the core) or the
-    interpreter is exiting, else once it is (:func:`_free_when_done`)."""
+    is done (or the interpreter is exiting), else once it is
+    (:func:`_free_when_done`)."""
     try:
-        if not done and LIB.qthr_wait(cfut, 0, None) == _TIMEOUT and not sys.is_finalizing():
+        if LIB.qthr_wait(cfut, 0, None) == _TIMEOUT and not sys.is_finalizing():
             _free_when_done(cfut, keep)
         else:
             LIB.qthr_future_free(cfut)

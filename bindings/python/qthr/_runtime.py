@@ -57,7 +57,7 @@ from typing import (
 
 from . import _process
 from ._asyncio_jobs import _AJob, _Inbox
-from ._c_jobs import CFuture, _c_job, _fn_address, _arg_address
+from ._c_jobs import CFuture, _arg_address, _fn_address
 from ._core_jobs import _JOB_ADDR, _call_interruptible, _Job, _jobs, _raise_job_exc
 from ._errors import _OK, QthrError, Status, error_for
 from ._futures import Future
@@ -350,7 +350,20 @@ class Runtime(_Lane, concurrent.futures.Executor):
         """
         if self._closed and not self._is_worker_thread():
             raise self._refuse()
-        return _c_job(self, cfunc, arg, None)
+        # Written out (not shared with Options.submit_c): the hot path of C jobs.
+        addr = _fn_address(cfunc)
+        argp = _arg_address(arg)
+        fut = CFuture()
+        fut._qthr_rt = self
+        fut._qthr_keep = (cfunc, arg)
+        self._kick_mine()
+        out = c_void_p()
+        st = LIB.qthr_submit(self._handle, addr, argp, byref(out))
+        if st != _OK:
+            raise error_for(st)
+        self._seal()
+        fut._qthr_cfut = out.value
+        return fut
 
     def call_c(self, cfunc: Any, arg: Any = None) -> int:
         """Run a C function on the worker without the GIL and return its result
