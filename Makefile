@@ -1,6 +1,7 @@
 # The two quick-start commands:
 #   make demo   builds and runs the SQLite demo (threads writing through qthr vs a baseline)
-#   make test   builds and runs every test suite (Rust, C, C++, Python, Go)
+#   make test   builds and runs every test suite (Rust, C, C++, Python, Go, reliability):
+#               scripts/test-all.sh; `bash scripts/test-all.sh rust ctest` runs only those steps
 .PHONY: demo test bench lib header
 
 demo:

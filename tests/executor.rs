@@ -1,5 +1,8 @@
 //! Behaviour of the executor through the safe Rust API and the raw `Executor`.
 
+mod common;
+use common::watchdog;
+
 use qthr::{Config, Continuation, Error, Executor, Job, Outcome, Runtime, ShutdownMode};
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -7,32 +10,9 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// Fails the test instead of hanging CI.
-fn watchdog(secs: u64) -> impl Drop {
-    struct Dog(Arc<std::sync::atomic::AtomicBool>);
-    impl Drop for Dog {
-        fn drop(&mut self) {
-            self.0.store(true, Ordering::SeqCst);
-        }
-    }
-    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let d2 = done.clone();
-    thread::spawn(move || {
-        let start = Instant::now();
-        while !d2.load(Ordering::SeqCst) {
-            if start.elapsed() > Duration::from_secs(secs) {
-                eprintln!("watchdog: test hung for {secs} s");
-                std::process::abort();
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
-    });
-    Dog(done)
-}
-
 #[test]
 fn every_job_runs_on_the_one_worker_and_none_is_lost() {
-    let _w = watchdog(60);
+    let _w = watchdog("every_job_runs_on_the_one_worker_and_none_is_lost", 60);
     let rt = Arc::new(Runtime::builder().thread_name("engine").build().unwrap());
     let worker = rt.call(|| thread::current().id()).unwrap();
     assert_eq!(
@@ -232,7 +212,7 @@ unsafe extern "C" fn wait_for_myself(arg: *mut c_void) -> *mut c_void {
 
 #[test]
 fn a_job_waiting_for_its_own_future_gets_would_deadlock() {
-    let _w = watchdog(30);
+    let _w = watchdog("a_job_waiting_for_its_own_future_gets_would_deadlock", 30);
     let ex = Executor::start(Config::default()).unwrap();
     let sw = SelfWait {
         me: Default::default(),
@@ -259,7 +239,7 @@ fn a_job_waiting_for_its_own_future_gets_would_deadlock() {
 
 #[test]
 fn runtimes_calling_each_other_do_not_deadlock() {
-    let _w = watchdog(30);
+    let _w = watchdog("runtimes_calling_each_other_do_not_deadlock", 30);
     let a = Arc::new(Runtime::builder().thread_name("a").build().unwrap());
     let b = Arc::new(Runtime::builder().thread_name("b").build().unwrap());
     let (a2, b2) = (a.clone(), b.clone());
@@ -401,7 +381,10 @@ fn the_worker_never_waits_for_room_in_its_own_queue() {
 
 #[test]
 fn shutdown_drain_runs_everything_and_cancel_runs_nothing_queued() {
-    let _w = watchdog(60);
+    let _w = watchdog(
+        "shutdown_drain_runs_everything_and_cancel_runs_nothing_queued",
+        60,
+    );
     for mode in [ShutdownMode::Drain, ShutdownMode::Cancel] {
         let rt = Arc::new(Runtime::new().unwrap());
         let (running, _, release) = blocker(&rt);
@@ -571,7 +554,7 @@ fn batches_are_all_or_nothing_and_in_order() {
 /// queued; mixed with submits from the same thread they still run in order.
 #[test]
 fn calls_and_submits_from_one_thread_stay_in_order() {
-    let _w = watchdog(60);
+    let _w = watchdog("calls_and_submits_from_one_thread_stay_in_order", 60);
     let rt = Arc::new(Runtime::new().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
     let threads: Vec<_> = (0..4)
@@ -599,7 +582,7 @@ fn calls_and_submits_from_one_thread_stay_in_order() {
 /// the worker runs it, it is counted once (submitted, not queued).
 #[test]
 fn a_waiting_call_counts_as_queued_and_once_while_it_runs() {
-    let _w = watchdog(60);
+    let _w = watchdog("a_waiting_call_counts_as_queued_and_once_while_it_runs", 60);
     let rt = Arc::new(Runtime::new().unwrap());
     let (blocked, _started, release) = blocker(&rt);
     let inside = Arc::new(Barrier::new(2));
@@ -641,7 +624,7 @@ fn a_waiting_call_counts_as_queued_and_once_while_it_runs() {
 /// caller gets its own result.
 #[test]
 fn calls_from_many_threads_behind_a_busy_worker() {
-    let _w = watchdog(60);
+    let _w = watchdog("calls_from_many_threads_behind_a_busy_worker", 60);
     let rt = Arc::new(Runtime::new().unwrap());
     let (blocked, _started, release) = blocker(&rt);
     let callers: Vec<_> = (0..6usize)

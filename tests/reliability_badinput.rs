@@ -3,10 +3,11 @@
 //! shutdown, double shutdown, shutdown from the worker, futures outliving their
 //! runtime, and a fork child. Each must give its documented status: never a
 //! crash, never a hang (calls that could crash run in a forked child).
-//! The table in notes/readme-reliability.md lists what this file checks.
+//! This file is the authoritative check of the README's "Bad input: call -> status"
+//! table: every row is checked here (tests/c/test_badinput.c adds what needs a C compiler).
 
-mod reliability_util;
-use reliability_util::*;
+mod common;
+use common::*;
 
 use std::ffi::{c_char, c_int, c_void, CStr};
 use std::ptr;

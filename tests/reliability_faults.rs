@@ -4,8 +4,8 @@
 //! full queue), runtimes whose jobs call each other, on_start failing, and
 //! on_stop running exactly once on every path (including qthr_free from a job).
 
-mod reliability_util;
-use reliability_util::*;
+mod common;
+use common::*;
 
 use std::ffi::{c_int, c_void};
 use std::ptr;

@@ -16,8 +16,8 @@
 //!
 //! QTHR_STRESS_SCALE (e.g. 0.05) scales the work down for sanitizers/valgrind.
 
-mod reliability_util;
-use reliability_util::*;
+mod common;
+use common::*;
 
 use std::collections::VecDeque;
 use std::ffi::c_void;

@@ -83,8 +83,13 @@ pub unsafe extern "C" fn qthr_submit_ex(
         let opts = if opts.is_null() {
             SubmitOptions::default()
         } else {
+            let defaults = qthr_submit_opts {
+                size: 0,
+                deadline_ns: 0,
+                priority: 0,
+            };
             // SAFETY: a non-null opts points to at least opts->size bytes.
-            submit_options(unsafe { read_opts(opts) }?)?
+            submit_options(unsafe { read_sized(opts, &OPTS_SIZES, defaults) }?)?
         };
         if let Some(f) = rt.submit_with(job, opts, !out.is_null())? {
             // SAFETY: out is non-null (we asked for a future only then).
@@ -92,32 +97,6 @@ pub unsafe extern "C" fn qthr_submit_ex(
         }
         Ok(())
     })
-}
-
-/// Reads only the first `opts->size` bytes of a caller's options.
-///
-/// # Safety
-/// `opts` points to at least `opts->size` readable bytes.
-unsafe fn read_opts(opts: *const qthr_submit_opts) -> Result<qthr_submit_opts, Error> {
-    // SAFETY: the size field comes first.
-    let size = unsafe { std::ptr::addr_of!((*opts).size).read() };
-    if !OPTS_SIZES.contains(&size) {
-        return Err(Error::InvalidArgument);
-    }
-    let mut o = qthr_submit_opts {
-        size,
-        deadline_ns: 0,
-        priority: 0,
-    };
-    // SAFETY: `size` readable bytes into a local of at least that size.
-    unsafe {
-        std::ptr::copy_nonoverlapping(
-            opts as *const u8,
-            &mut o as *mut qthr_submit_opts as *mut u8,
-            size,
-        )
-    };
-    Ok(o)
 }
 
 fn submit_options(o: qthr_submit_opts) -> Result<SubmitOptions, Error> {

@@ -124,6 +124,31 @@ unsafe fn future(f: *const qthr_future) -> Result<ManuallyDrop<FutureRef>, Error
     }))
 }
 
+/// Reads a caller's size-versioned struct (`qthr_config`, `qthr_submit_opts`):
+/// only its first `size` bytes, over `defaults` (fields of later versions keep
+/// their defaults), and only the sizes of released versions (`sizes`).
+///
+/// # Safety
+/// `T` is `repr(C)` and starts with its `size: usize`; `p` points to at least
+/// `p->size` readable bytes.
+unsafe fn read_sized<T>(p: *const T, sizes: &[usize], defaults: T) -> Result<T, Error> {
+    // SAFETY: every version starts with the size field (contract). No reference
+    // to the whole struct: the caller's may be an older, shorter one.
+    let size = unsafe { (p as *const usize).read_unaligned() };
+    if !sizes.contains(&size) || size > std::mem::size_of::<T>() {
+        return Err(Error::InvalidArgument);
+    }
+    let mut v = std::mem::MaybeUninit::new(defaults);
+    // SAFETY: `size` readable bytes (contract) into a local of at least that
+    // size; every bit pattern the caller could have written through the C
+    // header is a valid value of these repr(C) structs (integers, pointers,
+    // nullable function pointers).
+    unsafe {
+        std::ptr::copy_nonoverlapping(p as *const u8, v.as_mut_ptr() as *mut u8, size);
+        Ok(v.assume_init())
+    }
+}
+
 /// A C pointer handed to other threads on purpose.
 #[derive(Clone, Copy)]
 struct SendPtr(*mut c_void);

@@ -61,29 +61,6 @@ pub unsafe extern "C" fn qthr_config_init(cfg: *mut qthr_config) {
     unsafe { qthr_config_init_sized(cfg, CONFIG_V1_SIZE) };
 }
 
-/// Reads a caller's qthr_config: only its first `size` bytes (the rest take
-/// their defaults), and only the sizes of released versions.
-///
-/// # Safety
-/// `cfg` points to at least `cfg->size` readable bytes.
-unsafe fn read_config(cfg: *const qthr_config) -> Result<qthr_config, Error> {
-    // SAFETY: the size field comes first and every version has it.
-    let size = unsafe { std::ptr::addr_of!((*cfg).size).read() };
-    if !CONFIG_SIZES.contains(&size) {
-        return Err(Error::InvalidArgument);
-    }
-    let mut c = default_config();
-    // SAFETY: `size` readable bytes (contract) into a local of at least that size.
-    unsafe {
-        std::ptr::copy_nonoverlapping(
-            cfg as *const u8,
-            &mut c as *mut qthr_config as *mut u8,
-            size,
-        )
-    };
-    Ok(c)
-}
-
 fn config_from_c(cfg: Option<&qthr_config>) -> Result<Config, Error> {
     let Some(c) = cfg else {
         return Ok(Config::default());
@@ -176,8 +153,10 @@ pub unsafe extern "C" fn qthr_init(
             config_from_c(None)?
         } else {
             // SAFETY: a non-null cfg points to a caller-owned qthr_config of
-            // at least cfg->size bytes.
-            config_from_c(Some(&unsafe { read_config(cfg) }?))?
+            // at least cfg->size bytes (the header's contract).
+            config_from_c(Some(&unsafe {
+                read_sized(cfg, &CONFIG_SIZES, default_config())
+            }?))?
         };
         let exec = Executor::start(config)?;
         let Ok(boxed) = crate::alloc::try_box(exec) else {

@@ -3,7 +3,7 @@
  * it is the next one of its submitting thread (per-thread FIFO); every result is checked;
  * at the end the engine saw exactly every job, none lost, none twice.
  * The submitters mix qthr_submit windows, qthr_submit_batch, fire-and-forget and qthr_call.
- * QTHR_TEST_SCALE=percent scales the job count (default 100). */
+ * QTHR_STRESS_SCALE (a factor, default 1) scales the job count. */
 #include "testutil.h"
 
 #define NTHREADS 8
@@ -95,12 +95,6 @@ static void *submitter(void *p) {
   return NULL;
 }
 
-static uint64_t scaled(uint64_t n) {
-  const char *s = getenv("QTHR_TEST_SCALE");
-  if (s && atoi(s) > 0) n = n * (uint64_t)atoi(s) / 100;
-  return n ? n : 1;
-}
-
 static void test_eight_threads_confined_fifo_none_lost(void) {
   qthr_config cfg;
   qthr_config_init(&cfg);
@@ -109,7 +103,7 @@ static void test_eight_threads_confined_fifo_none_lost(void) {
   qthr_runtime *rt = NULL;
   CHECK_OK(qthr_init(&cfg, &rt));
 
-  uint64_t per_thread = scaled(100000);
+  uint64_t per_thread = tu_scaled(100000);
   pthread_t th[NTHREADS];
   worker_arg wa[NTHREADS];
   uint64_t t0 = tu_now_ns();

@@ -1,43 +1,23 @@
-//! Measurement helpers shared by the behaviour tests and the benchmark
-//! (benches/qthr.rs includes this file with `#[path]`).
-#![allow(dead_code)]
+//! The one test-support module of the Rust suites: every `tests/*.rs` that needs it says
+//! `mod common;` (and `use common::*;` for the C ABI helpers); benches/qthr.rs includes
+//! this file with `#[path]` for the measurement helpers.
+//!
+//! - [`harness`]: a watchdog per test (a hang aborts instead of hanging CI), scaling of
+//!   the amount of work, a deterministic RNG.
+//! - [`capi`]: the C ABI (`qthr::ffi`) as a C host sees it, and helpers over it: configs,
+//!   `init`, `stats`, a `Send` raw pointer, the status list, an identity job.
+//! - [`measure`]: an allocation-counting global allocator, process and thread CPU time.
+//!
+//! Environment knobs (the same in the C helper header, tests/common/testutil.h):
+//! `QTHR_STRESS_SCALE` (factor on the work of [`scaled`], default 1), `QTHR_WATCHDOG_SCALE`
+//! (factor on every watchdog limit, default 1), `QTHR_SKIP_HUGE` (skip the 2^24-slot queue
+//! under sanitizers).
+#![allow(dead_code, unused_imports)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+pub mod capi;
+pub mod harness;
+pub mod measure;
 
-/// Counts every heap allocation of the process.
-pub struct Counting;
-
-/// Allocations so far (all threads).
-pub static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards to the system allocator, counting calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        // SAFETY: forwarded unchanged.
-        unsafe { System.dealloc(p, l) }
-    }
-}
-
-/// Allocations so far (all threads).
-pub fn allocations() -> u64 {
-    ALLOCS.load(Ordering::Relaxed)
-}
-
-/// CPU time (user + system) the whole process used so far.
-pub fn cpu_time() -> Duration {
-    // SAFETY: getrusage writes into a live, zeroed struct.
-    let u = unsafe {
-        let mut u: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut u);
-        u
-    };
-    let us = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
-    Duration::from_micros(us(u.ru_utime) + us(u.ru_stime))
-}
+pub use capi::*;
+pub use harness::*;
+pub use measure::*;

@@ -39,6 +39,31 @@ foreach(f "${SO}" "${L}/libqthr.a" "${PREFIX}/${INCLUDEDIR}/qthr.h" "${PREFIX}/$
   endif()
 endforeach()
 
+# The headers, and nothing else under include/: qthr.h, and qthr.hpp with every part it
+# includes (bindings/cpp/qthr/, detail/ too), each the same as in the source tree.
+set(I "${PREFIX}/${INCLUDEDIR}")
+file(GLOB_RECURSE want RELATIVE "${SOURCE_DIR}/bindings/cpp" "${SOURCE_DIR}/bindings/cpp/*.hpp")
+list(APPEND want qthr.h)
+list(SORT want)
+file(GLOB_RECURSE got RELATIVE "${I}" "${I}/*")
+list(SORT got)
+if(NOT got STREQUAL want OR NOT "qthr/detail/trampolines.hpp" IN_LIST got)
+  fail("${I} holds ${got}, expected ${want}")
+endif()
+foreach(h IN LISTS want)
+  if(h STREQUAL "qthr.h")
+    set(src "${SOURCE_DIR}/include/qthr.h")
+  else()
+    set(src "${SOURCE_DIR}/bindings/cpp/${h}")
+  endif()
+  file(SHA256 "${src}" a)
+  file(SHA256 "${I}/${h}" b)
+  if(NOT a STREQUAL b)
+    fail("${I}/${h} differs from ${src}")
+  endif()
+endforeach()
+list(LENGTH want n_headers)
+
 # libqthr.so -> libqthr.so.0 -> libqthr.so.X.Y.Z, relative links
 foreach(pair "libqthr.so=${SONAME}" "${SONAME}=${REALNAME}")
   string(REPLACE "=" ";" pair "${pair}")
@@ -128,7 +153,7 @@ if(NOT pc MATCHES "prefix=${PREFIX}\n" OR NOT pc MATCHES "Version: ${VERSION}\n"
   fail("unexpected qthr.pc:\n${pc}")
 endif()
 message(STATUS "install under ${PREFIX}: ${REALNAME} ${so_size} bytes, ${exported} exports @QTHR_0, "
-               "libqthr.a: ${n_qthr} globals, all qthr_*")
+               "libqthr.a: ${n_qthr} globals, all qthr_*; ${n_headers} headers")
 
 # A staged (DESTDIR) install keeps the real prefix inside the files.
 file(REMOVE_RECURSE "${STAGE}")

@@ -4,6 +4,8 @@
 // C++17 / with -fno-exceptions to see the header's #error. It is compiled, not run.
 #include <qthr.hpp>
 
+#include "detached.hpp"
+
 #include <chrono>
 #include <memory>
 #include <string>
@@ -15,15 +17,7 @@ struct MoveOnly {
 int twice(int x) { return 2 * x; }
 
 #if defined(QTHR_CPP_HAS_COROUTINES)
-struct Detached {
-  struct promise_type {
-    Detached get_return_object() noexcept { return {}; }
-    std::suspend_never initial_suspend() noexcept { return {}; }
-    std::suspend_never final_suspend() noexcept { return {}; }
-    void return_void() noexcept {}
-    void unhandled_exception() noexcept {}
-  };
-};
+using qthr_test::Detached;
 
 Detached awaits(qthr::Runtime &rt, int &out) {
   qthr::Future<int> f = rt.submit([] { return 1; });

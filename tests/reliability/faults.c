@@ -1,53 +1,13 @@
 /* Faults in jobs and hooks, the C twin of tests/reliability_faults.rs: a long
- * blocking job (waiters sleep: CPU measured with getrusage; timeouts work),
+ * blocking job (waiters sleep: their thread CPU time is measured; timeouts work),
  * re-entrant jobs, two runtimes calling each other deeply from many threads,
  * on_start failing, on_stop exactly once (also after qthr_free from a job),
  * CANCEL shutdown while a job runs. */
-#include "rel.h"
+#include "testutil.h"
 
-#include <sys/resource.h>
-
-static uint64_t thread_cpu_ns(void) {
-  struct rusage ru;
-  CHECK(getrusage(RUSAGE_THREAD, &ru) == 0);
-  return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000u +
-         (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000u;
-}
-
-/* A gate a job sleeps on. */
-typedef struct {
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  int open;
-  _Atomic int started;
-} gate;
-static void gate_init(gate *g) {
-  pthread_mutex_init(&g->mu, NULL);
-  pthread_cond_init(&g->cv, NULL);
-  g->open = 0;
-  atomic_store(&g->started, 0);
-}
-static void gate_open(gate *g) {
-  pthread_mutex_lock(&g->mu);
-  g->open = 1;
-  pthread_cond_broadcast(&g->cv);
-  pthread_mutex_unlock(&g->mu);
-}
-static void gate_destroy(gate *g) {
-  pthread_mutex_destroy(&g->mu);
-  pthread_cond_destroy(&g->cv);
-}
-static void *block_on_gate(void *a) {
-  gate *g = a;
-  atomic_store(&g->started, 1);
-  pthread_mutex_lock(&g->mu);
-  while (!g->open) pthread_cond_wait(&g->cv, &g->mu);
-  pthread_mutex_unlock(&g->mu);
-  return a;
-}
 static void *worker_cpu(void *a) {
   (void)a;
-  return (void *)(uintptr_t)thread_cpu_ns();
+  return (void *)(uintptr_t)tu_thread_cpu_ns();
 }
 
 /* ---- a long job ------------------------------------------------------------------- */
@@ -63,52 +23,52 @@ typedef struct {
 
 static void *long_waiter(void *p) {
   waiter_arg *a = p;
-  uint64_t c0 = thread_cpu_ns();
+  uint64_t c0 = tu_thread_cpu_ns();
   if (a->kind == 0) {
     a->st = qthr_wait(a->f, -1, NULL);
   } else if (a->kind == 1) {
     void *r = NULL;
-    a->st = qthr_call(a->rt, rel_ident, (void *)77, &r);
+    a->st = qthr_call(a->rt, tu_job_identity, (void *)77, &r);
     CHECK(r == (void *)77);
   } else {
     while ((a->st = qthr_wait(a->f, 10000000, NULL)) == QTHR_TIMEOUT) a->timeouts++;
   }
-  a->cpu = thread_cpu_ns() - c0;
+  a->cpu = tu_thread_cpu_ns() - c0;
   return NULL;
 }
 
 static void long_job(void) {
   const unsigned block_ms = 400;
-  qthr_runtime *rt = rel_init(64, 0);
-  gate g;
-  gate_init(&g);
+  qthr_runtime *rt = tu_init(64, 0);
+  tu_gate g;
+  tu_gate_init(&g);
   qthr_future *f;
-  CHECK_OK(qthr_submit(rt, block_on_gate, &g, &f));
-  while (!atomic_load(&g.started)) rel_sleep_us(100);
+  CHECK_OK(qthr_submit(rt, tu_job_gate, &g, &f));
+  while (!atomic_load(&g.waiting)) tu_sleep_us(100);
   waiter_arg wa[4] = {{rt, f, 0, 0, 0, 0}, {rt, f, 1, 0, 0, 0}, {rt, f, 2, 0, 0, 0}, {rt, f, 2, 0, 0, 0}};
   pthread_t th[4];
   for (int i = 0; i < 4; i++) CHECK(pthread_create(&th[i], NULL, long_waiter, &wa[i]) == 0);
-  rel_sleep_us(block_ms * 1000);
-  gate_open(&g);
+  tu_sleep_us(block_ms * 1000);
+  tu_gate_open(&g);
   for (int i = 0; i < 4; i++) {
     pthread_join(th[i], NULL);
     CHECK_OK(wa[i].st);
     /* Loose: a sleeping waiter uses far less than a quarter of the wall time
      * (valgrind inflates CPU: QTHR_NO_CPU_CHECK skips this). */
-    if (!getenv("QTHR_NO_CPU_CHECK") && wa[i].cpu > block_ms * 1000000u / 4)
-      REL_FAIL("waiter kind %d burnt %.1f ms of CPU in %u ms", wa[i].kind, wa[i].cpu / 1e6, block_ms);
+    if (tu_cpu_checks() && wa[i].cpu > block_ms * 1000000u / 4)
+      TU_FAIL("waiter kind %d burnt %.1f ms of CPU in %u ms", wa[i].kind, wa[i].cpu / 1e6, block_ms);
     if (wa[i].kind == 2) CHECK(wa[i].timeouts >= 5);
   }
   void *a, *b;
   CHECK_OK(qthr_call(rt, worker_cpu, NULL, &a));
-  rel_sleep_us(300000);
+  tu_sleep_us(300000);
   CHECK_OK(qthr_call(rt, worker_cpu, NULL, &b));
   uint64_t idle = (uint64_t)(uintptr_t)b - (uint64_t)(uintptr_t)a;
-  if (!getenv("QTHR_NO_CPU_CHECK") && idle > 60000000u)
-    REL_FAIL("an idle worker burnt %.1f ms of CPU in 300 ms", idle / 1e6);
+  if (tu_cpu_checks() && idle > 60000000u)
+    TU_FAIL("an idle worker burnt %.1f ms of CPU in 300 ms", idle / 1e6);
   qthr_future_free(f);
   qthr_free(rt);
-  gate_destroy(&g);
+  tu_gate_destroy(&g);
   printf("faults: long job ok (waiters %.1f/%.1f/%.1f/%.1f ms CPU, idle worker %.2f ms)\n",
          wa[0].cpu / 1e6, wa[1].cpu / 1e6, wa[2].cpu / 1e6, wa[3].cpu / 1e6, idle / 1e6);
 }
@@ -163,7 +123,7 @@ static void *reentrant_job(void *arg) {
 static void reentrancy(void) {
   reentry re;
   memset(&re, 0, sizeof re);
-  re.rt = rel_init(2, 0);
+  re.rt = tu_init(2, 0);
   qthr_future *f;
   CHECK_OK(qthr_submit(re.rt, reentrant_job, &re, &f));
   atomic_store(&re.me, f);
@@ -177,7 +137,7 @@ static void reentrancy(void) {
                           QTHR_TIMEOUT, QTHR_NOT_CANCELLABLE, QTHR_OK, QTHR_WOULD_DEADLOCK,
                           QTHR_WOULD_DEADLOCK, QTHR_OK, QTHR_OK, QTHR_QUEUE_FULL, QTHR_QUEUE_FULL, QTHR_OK};
   for (int i = 0; i < 16; i++)
-    if (re.st[i] != want[i]) REL_FAIL("re-entrant step %d: %s, want %s", i, qthr_status_str(re.st[i]), qthr_status_str(want[i]));
+    if (re.st[i] != want[i]) TU_FAIL("re-entrant step %d: %s, want %s", i, qthr_status_str(re.st[i]), qthr_status_str(want[i]));
   CHECK(re.val[0] == 1 && re.val[1] == 42 && re.val[3] == 10 && re.val[15] == 2);
   CHECK(atomic_load(&re.then_runs) == 1);
   printf("faults: re-entrancy ok\n");
@@ -209,7 +169,7 @@ static void *hop(void *arg) {
 
 static void *pingpong_thread(void *p) {
   int t = (int)(uintptr_t)p;
-  size_t iters = rel_scaled(300);
+  size_t iters = tu_scaled(300);
   for (size_t i = 0; i < iters; i++) {
     hop_t h = {t % 2, (int)(1 + (i + (size_t)t) % 6), (int)(i % 2 == 0)};
     void *r = NULL;
@@ -220,8 +180,8 @@ static void *pingpong_thread(void *p) {
 }
 
 static void pingpong(void) {
-  pp[0] = rel_init(64, 0);
-  pp[1] = rel_init(64, 0);
+  pp[0] = tu_init(64, 0);
+  pp[1] = tu_init(64, 0);
   pthread_t th[6];
   for (uintptr_t t = 0; t < 6; t++) CHECK(pthread_create(&th[t], NULL, pingpong_thread, (void *)t) == 0);
   for (int t = 0; t < 6; t++) pthread_join(th[t], NULL);
@@ -241,7 +201,7 @@ typedef struct {
 
 static int h_start(void *c) {
   hooks *h = c;
-  rel_sleep_us(h->sleep_ms * 1000);
+  tu_sleep_us(h->sleep_ms * 1000);
   atomic_store(&h->worker, (uintptr_t)pthread_self());
   atomic_fetch_add(&h->starts, 1);
   return h->rc;
@@ -281,16 +241,16 @@ static void hooks_test(void) {
   }
   hooks h = {0};
   h.sleep_ms = 100;
-  uint64_t t0 = rel_now_ns();
+  uint64_t t0 = tu_now_ns();
   qthr_runtime *rt = hooked(&h, QTHR_OK);
-  CHECK(rel_now_ns() - t0 >= 100000000u);
+  CHECK(tu_now_ns() - t0 >= 100000000u);
   CHECK(atomic_load(&h.starts) == 1);
   qthr_free(rt);
   CHECK(atomic_load(&h.stops) == 1 && atomic_load(&h.stop_thread) == atomic_load(&h.worker));
   for (int path = 0; path < 5; path++) {
     hooks hp = {0};
     rt = hooked(&hp, QTHR_OK);
-    for (int i = 0; i < 20; i++) CHECK_OK(qthr_submit(rt, rel_ident, NULL, NULL));
+    for (int i = 0; i < 20; i++) CHECK_OK(qthr_submit(rt, tu_job_identity, NULL, NULL));
     if (path == 1) CHECK_OK(qthr_shutdown(rt, QTHR_DRAIN));
     if (path == 2) CHECK_OK(qthr_shutdown(rt, QTHR_CANCEL));
     if (path == 3) {
@@ -309,20 +269,20 @@ static void hooks_test(void) {
       for (int k = 0; k < 4; k++) pthread_join(th[k], NULL);
     }
     qthr_free(rt);
-    if (atomic_load(&hp.stops) != 1) REL_FAIL("path %d: on_stop ran %d times", path, atomic_load(&hp.stops));
+    if (atomic_load(&hp.stops) != 1) TU_FAIL("path %d: on_stop ran %d times", path, atomic_load(&hp.stops));
     CHECK(atomic_load(&hp.stop_thread) == atomic_load(&hp.worker));
   }
   /* qthr_free from a job: queued jobs still run, on_stop once, by itself. */
   static hooks hf;
   memset(&hf, 0, sizeof hf);
   rt = hooked(&hf, QTHR_OK);
-  gate g;
-  gate_init(&g);
+  tu_gate g;
+  tu_gate_init(&g);
   qthr_future *fg, *fs[10];
-  CHECK_OK(qthr_submit(rt, block_on_gate, &g, &fg));
+  CHECK_OK(qthr_submit(rt, tu_job_gate, &g, &fg));
   CHECK_OK(qthr_submit(rt, free_own, rt, NULL));
-  for (uintptr_t i = 0; i < 10; i++) CHECK_OK(qthr_submit(rt, rel_ident, (void *)i, &fs[i]));
-  gate_open(&g);
+  for (uintptr_t i = 0; i < 10; i++) CHECK_OK(qthr_submit(rt, tu_job_identity, (void *)i, &fs[i]));
+  tu_gate_open(&g);
   for (uintptr_t i = 0; i < 10; i++) {
     void *r = NULL;
     CHECK_OK(qthr_wait(fs[i], -1, &r));
@@ -331,14 +291,14 @@ static void hooks_test(void) {
   }
   CHECK_OK(qthr_wait(fg, -1, NULL));
   qthr_future_free(fg);
-  t0 = rel_now_ns();
+  t0 = tu_now_ns();
   while (atomic_load(&hf.stops) == 0) {
-    CHECK(rel_now_ns() - t0 < 10000000000u);
-    rel_sleep_us(1000);
+    CHECK(tu_now_ns() - t0 < 10000000000u);
+    tu_sleep_us(1000);
   }
-  rel_sleep_us(50000); /* the detached worker finishes exiting */
+  tu_sleep_us(50000); /* the detached worker finishes exiting */
   CHECK(atomic_load(&hf.stops) == 1);
-  gate_destroy(&g);
+  tu_gate_destroy(&g);
   printf("faults: hooks ok\n");
 }
 
@@ -357,23 +317,23 @@ static void *cancel_shutdown(void *a) {
 }
 
 static void cancel_while_running(void) {
-  qthr_runtime *rt = rel_init(128, 0);
-  gate g;
-  gate_init(&g);
+  qthr_runtime *rt = tu_init(128, 0);
+  tu_gate g;
+  tu_gate_init(&g);
   qthr_future *fg, *fs[100];
-  CHECK_OK(qthr_submit(rt, block_on_gate, &g, &fg));
+  CHECK_OK(qthr_submit(rt, tu_job_gate, &g, &fg));
   CHECK_OK(qthr_future_then(fg, count_cb, NULL));
-  while (!atomic_load(&g.started)) rel_sleep_us(100);
+  while (!atomic_load(&g.waiting)) tu_sleep_us(100);
   for (int i = 0; i < 100; i++) {
-    CHECK_OK(qthr_submit(rt, rel_ident, NULL, &fs[i]));
+    CHECK_OK(qthr_submit(rt, tu_job_identity, NULL, &fs[i]));
     CHECK_OK(qthr_future_then(fs[i], count_cb, NULL));
   }
   pthread_t th;
   CHECK(pthread_create(&th, NULL, cancel_shutdown, rt) == 0);
-  rel_sleep_us(100000);
+  tu_sleep_us(100000);
   CHECK(!atomic_load(&shut_returned));
-  CHECK_ST(qthr_submit(rt, rel_ident, NULL, NULL), QTHR_SHUTDOWN);
-  gate_open(&g);
+  CHECK_ST(qthr_submit(rt, tu_job_identity, NULL, NULL), QTHR_SHUTDOWN);
+  tu_gate_open(&g);
   pthread_join(th, NULL);
   CHECK_OK(qthr_wait(fg, 0, NULL));
   for (int i = 0; i < 100; i++) {
@@ -382,18 +342,17 @@ static void cancel_while_running(void) {
   }
   qthr_future_free(fg);
   qthr_free(rt);
-  gate_destroy(&g);
+  tu_gate_destroy(&g);
   CHECK(atomic_load(&cb_counts[0]) == 1 && atomic_load(&cb_counts[1]) == 100);
   printf("faults: cancel shutdown with a running job ok\n");
 }
 
 int main(int argc, char **argv) {
-  rel_start("faults", argc, argv, 120);
-  long_job();
-  reentrancy();
-  pingpong();
-  hooks_test();
-  cancel_while_running();
-  printf("faults: ok\n");
+  tu_watchdog(120);
+  RUN(long_job);
+  RUN(reentrancy);
+  RUN(pingpong);
+  RUN(hooks_test);
+  RUN(cancel_while_running);
   return 0;
 }

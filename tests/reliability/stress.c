@@ -1,14 +1,14 @@
 /* C stress program: the C twin of tests/stress.rs, small enough for sanitizers
- * and valgrind (scale with argv[1] or $QTHR_STRESS_SCALE).
+ * and valgrind (scale the work with $QTHR_STRESS_SCALE).
  *
- * Part 1: 16 threads x (65536 * scale) jobs through two runtimes (blocking cap
+ * mixed_api_16_threads: 16 threads x (65536 * scale) jobs through two runtimes (blocking cap
  * 256, nonblocking cap 64) mixing qthr_call, submit+wait, timed waits, cancel,
  * fire-and-forget, batches (with and without futures), then (pending and
  * resolved) and early future_free. Every job is accounted for exactly once, the
  * per-thread FIFO order and the results are checked, stats must agree.
- * Part 2: shutdown under load in both modes, with two racing shutdowns, waiters
+ * shutdown_under_load: shutdown under load in both modes, with two racing shutdowns, waiters
  * with timeouts and late submitters. */
-#include "rel.h"
+#include "testutil.h"
 
 #define THREADS 16
 
@@ -45,7 +45,7 @@ static void *job(void *arg) {
   atomic_store_explicit(&c->last[r->thread], (uint64_t)r->seq + 1, memory_order_relaxed);
   if (atomic_fetch_add(&r->ran, 1) != 0) ctx_error(c, "job ran twice", r);
   if (atomic_load(&r->cancelled)) ctx_error(c, "job ran after a successful cancel", r);
-  if (c->slow_every && (r->seq * 7 + r->thread) % c->slow_every == 0) rel_sleep_us(100);
+  if (c->slow_every && (r->seq * 7 + r->thread) % c->slow_every == 0) tu_sleep_us(100);
   return arg;
 }
 
@@ -137,7 +137,7 @@ static qthr_status call1(qthr_runtime *rt, rec *r, void **res) {
   }
 }
 
-/* ---- part 1 ------------------------------------------------------------------ */
+/* ---- mixed API, 16 threads ------------------------------------------------------- */
 
 typedef struct {
   ctx *c;
@@ -155,7 +155,7 @@ static void *stress_thread(void *p) {
   size_t i = 0;
   while (i < a->n) {
     rec *r = &a->recs[i];
-    unsigned op = (unsigned)(rel_rng(&rng) % 100);
+    unsigned op = (unsigned)(tu_rng(&rng) % 100);
     void *res = NULL;
     qthr_future *f = NULL;
     if (op < 15) { /* call */
@@ -177,14 +177,14 @@ static void *stress_thread(void *p) {
       static const int64_t ts[4] = {0, 1000, 20000, 200000};
       CHECK_OK(submit1(a->rt, r, &f));
       qthr_status st;
-      while ((st = qthr_wait(f, ts[rel_rng(&rng) % 4], &res)) == QTHR_TIMEOUT) {
+      while ((st = qthr_wait(f, ts[tu_rng(&rng) % 4], &res)) == QTHR_TIMEOUT) {
       }
       check_wait(c, r, st, res);
       qthr_future_free(f);
       i++;
     } else if (op < 50) { /* cancel */
       CHECK_OK(submit1(a->rt, r, &f));
-      if (rel_rng(&rng) % 3 == 0) sched_yield();
+      if (tu_rng(&rng) % 3 == 0) sched_yield();
       qthr_status cs = qthr_cancel(f);
       if (cs == QTHR_OK) {
         atomic_store(&r->cancelled, 1);
@@ -202,16 +202,16 @@ static void *stress_thread(void *p) {
       CHECK_OK(submit1(a->rt, r, NULL));
       i++;
     } else if (op < 72) { /* batch with futures */
-      size_t k = 1 + rel_rng(&rng) % 48;
+      size_t k = 1 + tu_rng(&rng) % 48;
       if (k > a->n - i) k = a->n - i;
       CHECK_OK(submitn(a->rt, r, k, futs));
       for (size_t j = 0; j < k; j++)
-        if (rel_rng(&rng) % 4 == 0) {
+        if (tu_rng(&rng) % 4 == 0) {
           qthr_status cs = qthr_cancel(futs[j]);
           if (cs == QTHR_OK) atomic_store(&r[j].cancelled, 1);
           else CHECK_ST(cs, QTHR_NOT_CANCELLABLE);
         }
-      size_t start = rel_rng(&rng) % k;
+      size_t start = tu_rng(&rng) % k;
       for (size_t n = 0; n < k; n++) {
         size_t j = (start + n) % k;
         qthr_status st = qthr_wait(futs[j], -1, &res);
@@ -220,7 +220,7 @@ static void *stress_thread(void *p) {
       }
       i += k;
     } else if (op < 80) { /* batch, fire and forget */
-      size_t k = 1 + rel_rng(&rng) % 64;
+      size_t k = 1 + tu_rng(&rng) % 64;
       if (k > a->n - i) k = a->n - i;
       CHECK_OK(submitn(a->rt, r, k, NULL));
       i += k;
@@ -228,7 +228,7 @@ static void *stress_thread(void *p) {
       CHECK_OK(submit1(a->rt, r, &f));
       atomic_fetch_add(&r->thens_expected, 1);
       CHECK_OK(qthr_future_then(f, then_cb, r));
-      if (rel_rng(&rng) % 3 == 0) {
+      if (tu_rng(&rng) % 3 == 0) {
         qthr_status cs = qthr_cancel(f);
         if (cs == QTHR_OK) {
           atomic_store(&r->cancelled, 1);
@@ -239,7 +239,7 @@ static void *stress_thread(void *p) {
       }
       qthr_status st = qthr_wait(f, -1, &res);
       check_wait(c, r, st, res);
-      if (rel_rng(&rng) % 2) {
+      if (tu_rng(&rng) % 2) {
         uint8_t before = atomic_load(&r->thens_run);
         atomic_fetch_add(&r->thens_expected, 1);
         CHECK_OK(qthr_future_then(f, then_cb, r));
@@ -257,14 +257,14 @@ static void *stress_thread(void *p) {
   return NULL;
 }
 
-static void part1(void) {
+static void mixed_api_16_threads(void) {
   ctx *c = calloc(1, sizeof *c);
-  size_t per = rel_scaled(65536);
+  size_t per = tu_scaled(65536);
   qthr_runtime *rts[2] = {make_rt(c, 0, 256, 0), make_rt(c, 1, 64, 1)};
   rec *recs = calloc(THREADS * per, sizeof *recs);
   stress_arg args[THREADS];
   pthread_t th[THREADS];
-  uint64_t t0 = rel_now_ns();
+  uint64_t t0 = tu_now_ns();
   for (int t = 0; t < THREADS; t++) {
     int k = t < 12 ? 0 : 1;
     for (size_t s = 0; s < per; s++) {
@@ -281,7 +281,7 @@ static void part1(void) {
   qthr_stats st[2];
   for (int k = 0; k < 2; k++) {
     CHECK_OK(qthr_shutdown(rts[k], QTHR_DRAIN));
-    st[k] = rel_stats(rts[k]);
+    st[k] = tu_stats(rts[k]);
     qthr_free(rts[k]);
     CHECK(atomic_load(&c->stop_calls[k]) == 1);
   }
@@ -303,12 +303,12 @@ static void part1(void) {
   }
   printf("stress: %zu jobs (%llu ran, %llu cancelled) by %d threads in %.2f s\n",
          THREADS * per, (unsigned long long)(ran[0] + ran[1]),
-         (unsigned long long)(canc[0] + canc[1]), THREADS, (rel_now_ns() - t0) / 1e9);
+         (unsigned long long)(canc[0] + canc[1]), THREADS, (tu_now_ns() - t0) / 1e9);
   free(recs);
   free(c);
 }
 
-/* ---- part 2: shutdown under load ------------------------------------------------ */
+/* ---- shutdown under load ------------------------------------------------------- */
 
 #define SUBS 6
 #define WAITERS 3
@@ -362,13 +362,13 @@ static void *submitter(void *p) {
   int refused = 0;
   while (i < a->n && !refused) {
     rec *r = &a->recs[i];
-    unsigned op = (unsigned)(rel_rng(&rng) % 10);
+    unsigned op = (unsigned)(tu_rng(&rng) % 10);
     qthr_status st;
     if (op < 5) {
       qthr_future *f = NULL;
       st = submit1(a->rt, r, &f);
       if (st == QTHR_OK) {
-        if (rel_rng(&rng) % 8 == 0) {
+        if (tu_rng(&rng) % 8 == 0) {
           atomic_fetch_add(&r->thens_expected, 1);
           CHECK_OK(qthr_future_then(f, then_cb, r));
         }
@@ -389,10 +389,10 @@ static void *submitter(void *p) {
       i++;
     } else {
       size_t lim = a->cap < 16 ? a->cap : 16;
-      size_t k = 1 + rel_rng(&rng) % lim;
+      size_t k = 1 + tu_rng(&rng) % lim;
       if (k > a->n - i) k = a->n - i;
       qthr_future *outs[16];
-      int with = (int)(rel_rng(&rng) % 2);
+      int with = (int)(tu_rng(&rng) % 2);
       st = submitn(a->rt, r, k, with ? outs : NULL);
       if (st == QTHR_OK && with)
         for (size_t j = 0; j < k; j++) pq_push(a->pq, outs[j], &r[j]);
@@ -405,7 +405,7 @@ static void *submitter(void *p) {
       break;
     }
   }
-  while (!refused && !atomic_load(a->shut_done)) rel_sleep_us(1000);
+  while (!refused && !atomic_load(a->shut_done)) tu_sleep_us(1000);
   /* Late: refused at once, every kind. */
   rec *d = &a->recs[a->n - 1];
   qthr_future *f = NULL;
@@ -444,13 +444,13 @@ static void *waiter(void *p) {
       sched_yield();
       continue;
     }
-    if (rel_rng(&rng) % 10 == 0) {
+    if (tu_rng(&rng) % 10 == 0) {
       qthr_status cs = qthr_cancel(f);
       if (cs == QTHR_OK) atomic_store(&r->cancelled, 1);
       else CHECK_ST(cs, QTHR_NOT_CANCELLABLE);
     }
     void *res = NULL;
-    qthr_status st = qthr_wait(f, ts[rel_rng(&rng) % 4], &res);
+    qthr_status st = qthr_wait(f, ts[tu_rng(&rng) % 4], &res);
     if (st == QTHR_TIMEOUT) {
       pq_push(a->pq, f, r);
       continue;
@@ -474,7 +474,7 @@ static void *stopper(void *p) {
 static void shutdown_round(qthr_shutdown_mode mode, unsigned round, size_t cap, int nonblocking) {
   ctx *c = calloc(1, sizeof *c);
   c->slow_every = 97;
-  size_t per = rel_scaled(20000);
+  size_t per = tu_scaled(20000);
   if (per < 100) per = 100;
   qthr_runtime *rt = make_rt(c, 0, cap, nonblocking);
   rec *recs = calloc(SUBS * per, sizeof *recs);
@@ -498,7 +498,7 @@ static void shutdown_round(qthr_shutdown_mode mode, unsigned round, size_t cap, 
     wa[w] = (wait_arg){c, pq, &shut_done, round * 7777u + (unsigned)w};
     CHECK(pthread_create(&wt[w], NULL, waiter, &wa[w]) == 0);
   }
-  rel_sleep_us(20000 + (round * 13 % 50) * 1000);
+  tu_sleep_us(20000 + (round * 13 % 50) * 1000);
   int pure_drain = mode == QTHR_DRAIN && round % 2 == 0;
   stop_arg sp[2] = {{rt, mode}, {rt, round % 2 == 0 ? mode : (qthr_shutdown_mode)(1 - mode)}};
   for (int k = 0; k < 2; k++) CHECK(pthread_create(&stp[k], NULL, stopper, &sp[k]) == 0);
@@ -513,7 +513,7 @@ static void shutdown_round(qthr_shutdown_mode mode, unsigned round, size_t cap, 
   atomic_store(&shut_done, 1);
   for (int t = 0; t < SUBS; t++) pthread_join(st[t], NULL);
   for (int w = 0; w < WAITERS; w++) pthread_join(wt[w], NULL);
-  qthr_stats s = rel_stats(rt);
+  qthr_stats s = tu_stats(rt);
   qthr_free(rt);
   CHECK(atomic_load(&c->stop_calls[0]) == 1);
   CHECK(atomic_load(&c->errors) == 0);
@@ -548,15 +548,18 @@ static void shutdown_round(qthr_shutdown_mode mode, unsigned round, size_t cap, 
   free(c);
 }
 
-int main(int argc, char **argv) {
-  rel_start("stress", argc, argv, 300);
-  part1();
+static void shutdown_under_load(void) {
   static const size_t caps[4] = {1, 8, 256, 4};
-  unsigned rounds = (unsigned)rel_scaled(8);
+  unsigned rounds = (unsigned)tu_scaled(8);
   if (rounds < 4) rounds = 4;
   for (int m = 0; m < 2; m++)
     for (unsigned round = 0; round < rounds; round++)
       shutdown_round((qthr_shutdown_mode)m, round, caps[round % 4], round % 4 == 3);
-  printf("stress: ok\n");
+}
+
+int main(int argc, char **argv) {
+  tu_watchdog(300);
+  RUN(mixed_api_16_threads);
+  RUN(shutdown_under_load);
   return 0;
 }

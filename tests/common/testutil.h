@@ -1,4 +1,17 @@
-/* Tiny helpers shared by the C tests: CHECK macros, a watchdog, gates, timing. */
+/* The one helper header of the C test programs (tests/c, tests/reliability, and any C
+ * test added later): CHECK macros, a watchdog, RUN() for the cases of a program, work
+ * scaling, gates, timing, small jobs and runtime helpers.
+ *
+ * A test program is a main() that calls tu_watchdog(seconds), then RUN(case) for each of
+ * its cases, and returns 0. A failed CHECK prints the check and aborts; a hang fires the
+ * watchdog, which prints the running case and exits 124. Arguments name the cases to run
+ * (none: all).
+ *
+ * Environment (the same knobs as the Rust suite's tests/common/mod.rs):
+ *   QTHR_STRESS_SCALE    factor on the amount of work of tu_scaled() (default 1; the
+ *                        valgrind and sanitizer runs set 0.02-0.5)
+ *   QTHR_WATCHDOG_SCALE  factor on every tu_watchdog() limit (default 1, never below 1)
+ *   QTHR_NO_CPU_CHECK    skip CPU-time assertions (valgrind inflates CPU time) */
 #ifndef QTHR_TESTUTIL_H
 #define QTHR_TESTUTIL_H
 
@@ -10,6 +23,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -70,14 +84,33 @@ static void tu_on_alarm(int sig) {
   r = write(2, tu_current_test, strlen(tu_current_test));
   r = write(2, "\n", 1);
   (void)r;
-  _exit(3);
+  _exit(124);
 }
 
-/* A hang fails the test instead of hanging CI. */
-static inline void tu_watchdog(unsigned seconds) {
-  signal(SIGALRM, tu_on_alarm);
-  alarm(seconds);
+/* A number from the environment, or dflt when unset, empty or not positive. */
+static inline double tu_env_factor(const char *name, double dflt) {
+  const char *s = getenv(name);
+  double v = s && *s ? atof(s) : 0;
+  return v > 0 ? v : dflt;
 }
+
+/* A hang fails the test instead of hanging CI: after seconds (times QTHR_WATCHDOG_SCALE,
+ * for slow tools) the process exits 124. Call it again to re-arm (e.g. in a fork child:
+ * alarms are not inherited). */
+static inline void tu_watchdog(unsigned seconds) {
+  double scale = tu_env_factor("QTHR_WATCHDOG_SCALE", 1.0);
+  signal(SIGALRM, tu_on_alarm);
+  alarm((unsigned)((double)seconds * (scale < 1 ? 1 : scale)));
+}
+
+/* n scaled by QTHR_STRESS_SCALE (default 1), never below 1. */
+static inline size_t tu_scaled(size_t n) {
+  size_t v = (size_t)((double)n * tu_env_factor("QTHR_STRESS_SCALE", 1.0));
+  return v ? v : 1;
+}
+
+/* Whether CPU-time assertions apply (QTHR_NO_CPU_CHECK unset). */
+static inline int tu_cpu_checks(void) { return getenv("QTHR_NO_CPU_CHECK") == NULL; }
 
 static inline int tu_selected(int argc, char **argv, const char *name) {
   if (argc < 2) return 1;
@@ -124,6 +157,22 @@ static inline void tu_sleep_ms(unsigned ms) {
   struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
+}
+
+static inline void tu_sleep_us(unsigned us) {
+  struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+/* xorshift64*: deterministic randomness from a per-thread seed (never 0). */
+static inline uint64_t tu_rng(uint64_t *state) {
+  uint64_t x = *state;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  *state = x;
+  return x * 0x2545F4914F6CDD1DULL;
 }
 
 #define MS (1000000LL)
@@ -226,6 +275,18 @@ static inline qthr_runtime *tu_runtime_blocked(const qthr_config *cfg, tu_gate *
   CHECK(rt != NULL);
   CHECK_OK(qthr_submit(rt, tu_job_gate, gate, blocker));
   CHECK_MSG(WAIT_UNTIL(atomic_load(&gate->waiting) == 1, 5000), "blocker job never started");
+  return rt;
+}
+
+/* A runtime with the default configuration but this capacity and blocking mode. */
+static inline qthr_runtime *tu_init(size_t queue_capacity, int nonblocking) {
+  qthr_config cfg;
+  qthr_config_init(&cfg);
+  cfg.queue_capacity = queue_capacity;
+  cfg.nonblocking = nonblocking;
+  qthr_runtime *rt = NULL;
+  CHECK_OK(qthr_init(&cfg, &rt));
+  CHECK(rt != NULL);
   return rt;
 }
 
