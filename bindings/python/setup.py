@@ -112,7 +112,7 @@ def strip_library(path):
 
 
 def _elf_sections(data):
-    """(endianness, is64, [(name_offset, type, offset, size, link, info)], shstrtab offset)."""
+    """(endianness, [(name_offset, type, offset, size, link, info)], shstrtab offset)."""
     is64 = data[4] == 2
     end = "<" if data[5] == 1 else ">"
     if is64:
@@ -143,31 +143,12 @@ def glibc_needed(path):
     data = Path(path).read_bytes()
     if data[:4] != b"\x7fELF":
         return None
-    is64 = data[4] == 2
-    end = "<" if data[5] == 1 else ">"
-    if is64:
-        shoff, = struct.unpack_from(end + "Q", data, 0x28)
-        shentsize, shnum, shstrndx = struct.unpack_from(end + "HHH", data, 0x3A)
-    else:
-        shoff, = struct.unpack_from(end + "I", data, 0x20)
-        shentsize, shnum, shstrndx = struct.unpack_from(end + "HHH", data, 0x2E)
-
-    def section(i):
-        off = shoff + i * shentsize
-        if is64:
-            name, typ, _, _, offset, size, link, info, _, _ = struct.unpack_from(
-                end + "IIQQQQIIQQ", data, off)
-        else:
-            name, typ, _, _, offset, size, link, info, _, _ = struct.unpack_from(
-                end + "IIIIIIIIII", data, off)
-        return typ, offset, size, link, info
-
+    end, secs, _ = _elf_sections(data)
     best = None
-    for i in range(shnum):
-        typ, offset, size, link, info = section(i)
+    for _, typ, offset, size, link, info in secs:
         if typ != 0x6FFFFFFE:  # SHT_GNU_verneed
             continue
-        _, stroff, _, _, _ = section(link)
+        stroff = secs[link][2]
         pos, count = offset, info
         for _ in range(count):
             _, cnt, _, aux, nxt = struct.unpack_from(end + "HHIII", data, pos)

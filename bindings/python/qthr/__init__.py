@@ -23,10 +23,14 @@ from concurrent.futures import CancelledError, TimeoutError
 
 from ._cdef import CDEF
 from ._errors import ExpiredError, QthrError, ShutdownError, Status, status_str
-from ._futures import CFuture, Future
+from ._c_jobs import CFuture
+from ._futures import Future
 from ._lib import LIBRARY_PATH, LIB as _LIB, candidate_paths, library_path
+from ._logging import set_log_level
+from ._options import Options
+from ._process import runtimes
 from ._proxy import Proxy, unwrap
-from ._runtime import Options, Runtime, runtimes, set_log_level
+from ._runtime import Runtime
 
 __all__ = [
     "Runtime",

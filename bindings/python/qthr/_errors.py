@@ -27,6 +27,12 @@ class Status(enum.IntEnum):
     EXPIRED = 12
 
 
+# The statuses the hot paths compare with, as plain ints.
+_OK = 0
+_TIMEOUT = int(Status.TIMEOUT)
+_CANCELLED = int(Status.CANCELLED)
+
+
 def status_str(status: int) -> str:
     """The library's description of a status code (qthr_status_str)."""
     raw = LIB.qthr_status_str(int(status))

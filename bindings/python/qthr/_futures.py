@@ -1,4 +1,5 @@
-"""Futures of qthr jobs: Python jobs (:class:`Future`) and C jobs (:class:`CFuture`).
+"""The future of a Python job: :class:`Future` (C jobs have :class:`CFuture`,
+in ``_c_jobs``).
 
 A :class:`Future` is a real :class:`concurrent.futures.Future`, made light: it
 creates its condition variable, waiter list and callback list only when somebody
@@ -10,12 +11,8 @@ waits on is created, run and resolved without any lock.
 from __future__ import annotations
 
 import concurrent.futures
-import ctypes
-import os
-import sys
 import threading
 import time
-import weakref
 from concurrent.futures._base import (  # the states concurrent.futures uses
     CANCELLED,
     CANCELLED_AND_NOTIFIED,
@@ -23,14 +20,15 @@ from concurrent.futures._base import (  # the states concurrent.futures uses
     PENDING,
     RUNNING,
 )
-from ctypes import byref, c_void_p
-from typing import TYPE_CHECKING, Any, Callable, Generic, List, Optional, Set, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Optional, TypeVar
 
-from ._errors import QthrError, Status, error_for
-from ._lib import HAS_0_2, LIB, NOTIFY_FD_ADDR, THEN_FN
+from ._interrupts import _interrupt_quietly
+from ._lib import LIB
+from ._worker import _worker_idents
 
 if TYPE_CHECKING:
-    from ._runtime import Runtime, _Batch
+    from ._drainer import _Batch
+    from ._runtime import Runtime
 
     _FutureBase = concurrent.futures.Future
 else:
@@ -39,14 +37,10 @@ else:
         pass
 
 
-__all__ = ["Future", "CFuture"]
+__all__ = ["Future"]
 
 T = TypeVar("T")
 
-_OK = 0
-_TIMEOUT = int(Status.TIMEOUT)
-_CANCELLED = int(Status.CANCELLED)
-_NOT_CANCELLABLE = int(Status.NOT_CANCELLABLE)
 _DONE = (FINISHED, CANCELLED, CANCELLED_AND_NOTIFIED)
 _CANCELLED_STATES = (CANCELLED, CANCELLED_AND_NOTIFIED)
 _get_ident = threading.get_ident
@@ -56,9 +50,6 @@ _monotonic = time.monotonic
 #: before it sleeps on the future's condition: a batch that ends within it (a
 #: lone job: rt.submit(f).result()) costs no sleep and no wake-up.
 _SPIN_NS = 50_000
-
-#: Thread idents of every live qthr worker thread (of any runtime).
-_worker_idents: Set[int] = set()
 
 _lazy_lock = threading.Lock()
 
@@ -224,13 +215,8 @@ class Future(_FutureBase[T]):
     def _qthr_wait_or_interrupt(self, timeout: Optional[float]) -> bool:
         try:
             return self._qthr_wait(timeout)
-        except KeyboardInterrupt:
-            # Ctrl-C on the main thread: the caller leaves now; the job does not
-            # run (queued) or is asked to stop (running, with on_interrupt).
-            try:
-                self.interrupt()
-            except BaseException:
-                pass
+        except KeyboardInterrupt:  # Ctrl-C on the main thread
+            _interrupt_quietly(self)
             raise
 
     def result(self, timeout: Optional[float] = None) -> T:
@@ -312,308 +298,3 @@ def _finish(fut: "Future[Any]", result: Any, exc: Optional[BaseException]) -> No
         cond.notify_all()
     if d.get("_done_callbacks"):
         fut._invoke_callbacks()  # type: ignore[attr-defined,unused-ignore]
-
-
-# --- C jobs -------------------------------------------------------------------------
-
-_MAIN_IDENT = threading.main_thread().ident
-_SLICE_NS = 100_000_000
-
-
-def _wait_interruptible(cfut: int, timeout: Optional[float], res: Optional[c_void_p]) -> int:
-    """qthr_wait with the GIL released. On the main thread a long wait goes in
-    0.1 s slices, so Ctrl-C (KeyboardInterrupt) gets through."""
-    out = byref(res) if res is not None else None
-    if timeout is not None:
-        if _get_ident() != _MAIN_IDENT or timeout * 1e9 <= _SLICE_NS:
-            return int(LIB.qthr_wait(cfut, max(0, int(timeout * 1e9)), out))
-        end = _monotonic() + timeout
-        while True:
-            left = int((end - _monotonic()) * 1e9)
-            st = int(LIB.qthr_wait(cfut, max(0, min(left, _SLICE_NS)), out))
-            if st != _TIMEOUT or left <= _SLICE_NS:
-                return st
-    if _get_ident() != _MAIN_IDENT:
-        return int(LIB.qthr_wait(cfut, -1, out))
-    while True:
-        st = int(LIB.qthr_wait(cfut, _SLICE_NS, out))
-        if st != _TIMEOUT:
-            return st
-
-
-def interrupt_c(cfut: int) -> bool:
-    """qthr_interrupt (0.2) or, with a 0.1 core, qthr_cancel: True on QTHR_OK."""
-    if HAS_0_2:
-        return int(LIB.qthr_interrupt(cfut)) == _OK
-    return int(LIB.qthr_cancel(cfut)) == _OK
-
-
-class CFuture(_FutureBase[int]):
-    """The future of a C job (:meth:`Runtime.submit_c`); its result is an int address.
-
-    Resolved by whoever sees the C future complete first: a thread blocked in
-    :meth:`result` (waiting in ``qthr_wait`` with the GIL released) or, once
-    something waits without calling result() (``add_done_callback``,
-    ``asyncio.wrap_future``, ``concurrent.futures.wait``/``as_completed``), the
-    ``qthr-reaper`` thread, woken through an eventfd that the core's
-    ``qthr_then_notify_fd`` writes to. The worker never takes the GIL for it.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._qthr_rt: Optional[Runtime] = None
-        self._qthr_cfut: Optional[int] = None
-        self._qthr_keep: Any = None  # the function and argument objects, kept alive
-        self._qthr_watched = False
-        if isinstance(getattr(self, "_waiters", None), list):
-            self._waiters = _WatchOnWait(self)
-
-    def _qthr_watch(self) -> None:
-        """From now on the reaper resolves this future when the job finishes."""
-        with self._condition:  # type: ignore[attr-defined,unused-ignore]
-            if self._qthr_watched or not self._qthr_cfut:
-                return
-            self._qthr_watched = True
-        if self.done() or self._qthr_poll(0) != _TIMEOUT:
-            return
-        _reaper.watch(self)
-
-    def add_done_callback(self, fn: Callable[["concurrent.futures.Future[int]"], object]) -> None:
-        """Call ``fn(future)`` once the job has finished (from the reaper thread,
-        or at once if it already has)."""
-        super().add_done_callback(fn)
-        self._qthr_watch()
-
-    def _qthr_poll(self, timeout_ns: int) -> int:
-        cfut = self._qthr_cfut
-        if not cfut:
-            return _OK
-        res = c_void_p()
-        st = int(LIB.qthr_wait(cfut, timeout_ns, byref(res)))
-        if st != _TIMEOUT:
-            self._qthr_resolve(st, res.value or 0)
-        return st
-
-    def _qthr_resolve(self, st: int, value: int) -> None:
-        try:
-            if st == _OK:
-                self.set_result(value)
-            elif st == _CANCELLED:
-                _cancel_and_notify(self)
-            else:
-                self.set_exception(error_for(st))
-        except concurrent.futures.InvalidStateError:
-            pass  # someone else resolved it first, with the same outcome
-        self._qthr_keep = None
-
-    def _qthr_wait(self, timeout: Optional[float]) -> None:
-        if self.done() or not self._qthr_cfut:
-            return
-        res = c_void_p()
-        try:
-            st = _wait_interruptible(self._qthr_cfut, timeout, res)
-        except KeyboardInterrupt:
-            try:
-                self.interrupt()
-            except BaseException:
-                pass
-            raise
-        if st != _TIMEOUT:
-            self._qthr_resolve(st, res.value or 0)
-
-    def result(self, timeout: Optional[float] = None) -> int:
-        """The C function's return value as an int (0 for NULL)."""
-        self._qthr_wait(timeout)
-        return int(super().result(0 if not self.done() else None))
-
-    def exception(self, timeout: Optional[float] = None) -> Optional[BaseException]:
-        """The error, if qthr could not run the job (C jobs cannot raise)."""
-        self._qthr_wait(timeout)
-        return super().exception(0 if not self.done() else None)
-
-    def cancel(self) -> bool:
-        """Cancel the C job if it has not started; True if it is cancelled."""
-        if self.done():
-            return self.cancelled()
-        cfut = self._qthr_cfut
-        if not cfut:
-            return False  # still being submitted
-        LIB.qthr_cancel(cfut)
-        self._qthr_poll(0)
-        return self.cancelled()
-
-    def interrupt(self) -> bool:
-        """Withdraw the C job if queued, else (0.2 core) call the runtime's
-        ``on_interrupt`` while it runs (``qthr_interrupt``). True if withdrawn
-        or interrupted."""
-        if self.done():
-            return False
-        cfut = self._qthr_cfut
-        if not cfut:
-            return False
-        ok = interrupt_c(cfut)
-        self._qthr_poll(0)
-        return ok
-
-    def __del__(self) -> None:
-        cfut = self._qthr_cfut
-        if not cfut:
-            return
-        self._qthr_cfut = None
-        try:
-            if self._qthr_keep is not None and LIB.qthr_wait(cfut, 0, None) == _TIMEOUT:
-                # Dropped while the C job may still run: its function and argument
-                # objects must outlive it. The reaper keeps them until it is done.
-                if not sys.is_finalizing():
-                    _reaper.watch(_Orphan(cfut, self._qthr_keep))
-                return
-            LIB.qthr_future_free(cfut)
-        except Exception:  # interpreter teardown
-            pass
-
-
-class _Orphan:
-    """What is left of a CFuture dropped before its job finished."""
-
-    __slots__ = ("_qthr_cfut", "keep")
-
-    def __init__(self, cfut: int, keep: Any) -> None:
-        self._qthr_cfut: Optional[int] = cfut
-        self.keep = keep
-
-    def done(self) -> bool:
-        return self._qthr_cfut is None
-
-    def _qthr_poll(self, timeout_ns: int) -> int:
-        cfut = self._qthr_cfut
-        if cfut is None:
-            return _OK
-        st = int(LIB.qthr_wait(cfut, timeout_ns, None))
-        if st != _TIMEOUT:
-            self._qthr_cfut = None
-            self.keep = None
-            LIB.qthr_future_free(cfut)
-        return st
-
-
-class _WatchOnWait(List[Any]):
-    """CFuture._waiters: ``concurrent.futures.wait``/``as_completed`` install their
-    waiter here; that is the moment the future must be watched by the reaper."""
-
-    def __init__(self, fut: CFuture) -> None:
-        super().__init__()
-        self._fut = weakref.ref(fut)
-
-    def append(self, waiter: Any) -> None:
-        super().append(waiter)  # first: a synchronous resolution must see it
-        fut = self._fut()
-        if fut is not None:
-            fut._qthr_watch()
-
-
-class _Reaper:
-    """Resolves C futures nobody waits on, woken by qthr_then_notify_fd (no GIL)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.thread: Optional[threading.Thread] = None
-        self.rfd = -1
-        self.wfd = -1
-        self.stopping = False
-        self.pending: List["CFuture | _Orphan"] = []
-
-    def _start_locked(self) -> None:
-        if self.thread is not None and not self.stopping:
-            return
-        # The fd is never closed (but in a forked child): a continuation of the
-        # core may write to it at any time, and a reused fd number must not get it.
-        if self.rfd < 0:
-            if hasattr(os, "eventfd"):
-                self.rfd = self.wfd = os.eventfd(0, getattr(os, "EFD_CLOEXEC", 0))
-            else:  # macOS, Python < 3.10: a pipe whose write end never blocks the worker
-                self.rfd, self.wfd = os.pipe()
-                os.set_blocking(self.wfd, False)
-        self.stopping = False
-        self.thread = threading.Thread(target=self._loop, name="qthr-reaper", daemon=True)
-        self.thread.start()
-
-    def watch(self, fut: "CFuture | _Orphan") -> None:
-        with self.lock:
-            self._start_locked()
-            self.pending.append(fut)
-            wfd = self.wfd
-        then = NOTIFY_FD_ADDR or _FALLBACK_THEN_ADDR  # the fallback takes the GIL
-        if LIB.qthr_future_then(fut._qthr_cfut, then, wfd) != _OK:
-            fut._qthr_poll(0)
-
-    def kick(self) -> None:
-        with self.lock:
-            wfd = self.wfd
-        if wfd >= 0:
-            try:
-                os.write(wfd, (1).to_bytes(8, "little"))
-            except OSError:
-                pass
-
-    def _loop(self) -> None:
-        rfd = self.rfd
-        while True:
-            try:
-                os.read(rfd, 4096)
-            except InterruptedError:
-                continue
-            except OSError:
-                return
-            self.drain()
-            if self.stopping:
-                return
-
-    def drain(self) -> None:
-        """Resolve every watched future whose job has finished."""
-        with self.lock:
-            items, self.pending = self.pending, []
-        if not items:
-            return
-        still = [f for f in items if not f.done() and f._qthr_poll(0) == _TIMEOUT]
-        if still:
-            with self.lock:
-                self.pending[:0] = still
-
-    def stop(self) -> None:
-        with self.lock:
-            thread = self.thread
-            self.stopping = True
-        if thread is None:
-            return
-        self.kick()
-        thread.join(timeout=5)
-        with self.lock:
-            if self.thread is thread and self.stopping:
-                self.thread = None
-
-    def after_fork_in_child(self) -> None:
-        self.lock = threading.Lock()
-        for fd in {self.rfd, self.wfd}:
-            if fd >= 0:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        self.rfd = self.wfd = -1
-        self.thread = None
-        self.pending = []
-
-
-def _fallback_then(ctx: Optional[int], st: int, result: Optional[int]) -> None:
-    try:
-        os.write(ctx or 0, (1).to_bytes(8, "little"))
-    except BaseException:
-        pass
-
-
-_FALLBACK_THEN = THEN_FN(_fallback_then)
-_FALLBACK_THEN_ADDR = ctypes.cast(_FALLBACK_THEN, c_void_p).value
-_reaper = _Reaper()
-
-# Silence "imported but unused" for names kept for their side effects / typing.
-_ = (QthrError, _NOT_CANCELLABLE)

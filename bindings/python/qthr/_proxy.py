@@ -16,9 +16,12 @@ import datetime
 import decimal
 import enum
 import fractions
+import gc
 import pathlib
+import threading
 import uuid
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Set, Tuple
+import weakref
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
 
 from ._errors import ShutdownError
 
@@ -38,6 +41,7 @@ PLAIN_TYPES: Tuple[type, ...] = (
 
 _get = object.__getattribute__
 _set = object.__setattr__
+_get_ident = threading.get_ident
 _GONE = object()  # a proxy whose object was released
 
 
@@ -277,3 +281,71 @@ class Proxy:
 
     def __exit__(self, *exc_info: Any) -> Any:
         return _get(self, "_qthr_rt").call(_w_special, self, "__exit__", exc_info, False)
+
+
+class _Owned:
+    """The engine objects behind a runtime's proxies: they are released on its worker.
+
+    A proxy that dies on another thread hands its object over here and a
+    fire-and-forget job drops it on the worker; at shutdown, on the worker and
+    before on_stop, every live proxy's object is taken out and dropped.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.live: "weakref.WeakSet[Proxy]" = weakref.WeakSet()
+        self.pending: List[Any] = []
+        self.posted = False
+        self.final = False
+        self.rt: "Optional[weakref.ReferenceType[Runtime]]" = None
+
+    def add(self, proxy: "Proxy") -> bool:
+        with self.lock:
+            if self.final:
+                return False
+            self.live.add(proxy)
+            return True
+
+    def give_back(self, box: List[Any]) -> None:
+        """A proxy's last reference to its object, in ``box`` (its ``__del__``, any
+        thread): moved to the worker, which drops it. No reference stays here."""
+        rt = self.rt() if self.rt is not None else None
+        if rt is not None and rt._worker_ident == _get_ident():
+            box.clear()  # on the worker: it dies here
+            return
+        with self.lock:
+            if self.final:  # cannot happen (the final release took it)
+                box.clear()
+                return
+            self.pending.append(box.pop())
+            post = not self.posted
+            self.posted = True
+        if post and rt is not None:
+            try:
+                if not rt._post(self.release_pending):
+                    with self.lock:
+                        self.posted = False  # on_stop (or the next post) takes them
+            except BaseException:
+                with self.lock:
+                    self.posted = False
+
+    def release_pending(self) -> None:
+        """Worker: drop what proxies handed over."""
+        with self.lock:
+            items, self.pending = self.pending, []
+            self.posted = False
+        items.clear()
+
+    def release_all(self) -> None:
+        """Worker, at shutdown before on_stop: every live proxy lets go of its object."""
+        with self.lock:
+            self.final = True
+            items, self.pending = self.pending, []
+            for proxy in list(self.live):
+                items.append(_take_object(proxy))
+            self.live = weakref.WeakSet()
+        had = bool(items)
+        items.clear()
+        if had:
+            gc.collect()  # objects in reference cycles die on this thread too
+

@@ -9,24 +9,29 @@ import time
 import pytest
 
 
-def test_await_run_does_not_block_the_loop(rt):
-    async def main():
-        ticks = 0
-        stop = False
+async def while_ticking(work):
+    """Await ``work()`` while a task ticks every 5 ms: (its result, the ticks)."""
+    ticks = 0
+    stop = False
 
-        async def ticker():
-            nonlocal ticks
-            while not stop:
-                ticks += 1
-                await asyncio.sleep(0.005)
+    async def ticker():
+        nonlocal ticks
+        while not stop:
+            ticks += 1
+            await asyncio.sleep(0.005)
 
-        t = asyncio.ensure_future(ticker())
-        worker, result = await rt.run(lambda: (threading.get_ident(), time.sleep(0.3), "slept")[::2])
+    t = asyncio.ensure_future(ticker())
+    try:
+        result = await work()
+    finally:
         stop = True
         await t
-        return worker, result, ticks
+    return result, ticks
 
-    worker, result, ticks = asyncio.run(main())
+
+def test_await_run_does_not_block_the_loop(rt):
+    (worker, result), ticks = asyncio.run(while_ticking(
+        lambda: rt.run(lambda: (threading.get_ident(), time.sleep(0.3), "slept")[::2])))
     assert result == "slept"
     assert worker == rt.call(threading.get_ident)
     assert ticks >= 3  # the loop kept running while the worker slept
@@ -75,24 +80,11 @@ def test_cancelling_the_task_cancels_the_queued_job(rt, blocker):
 def test_run_c_awaits_a_c_job(rt):
     libc = ctypes.CDLL(ctypes.util.find_library("c"))
 
-    async def main():
-        ticks = 0
-        stop = False
-
-        async def ticker():
-            nonlocal ticks
-            while not stop:
-                ticks += 1
-                await asyncio.sleep(0.005)
-
-        t = asyncio.ensure_future(ticker())
+    async def work():
         await rt.run_c(libc.usleep, 200_000)
-        r = await asyncio.wrap_future(rt.submit_c(libc.labs, 77))
-        stop = True
-        await t
-        return r, ticks
+        return await asyncio.wrap_future(rt.submit_c(libc.labs, 77))
 
-    r, ticks = asyncio.run(main())
+    r, ticks = asyncio.run(while_ticking(work))
     assert r == 77
     assert ticks >= 3
 

@@ -159,7 +159,7 @@ def test_dropped_c_future_keeps_its_function_and_argument_alive():
         import ctypes, gc, sys, threading
         sys.path.insert(0, sys.argv[1])
         import qthr
-        from qthr import _runtime
+        from qthr import _reaper
         seen = []
         rt = qthr.Runtime()
         go = threading.Event(); started = threading.Event()
@@ -178,10 +178,10 @@ def test_dropped_c_future_keeps_its_function_and_argument_alive():
         go.set()
         rt.call(int)                   # FIFO: the C jobs ran
         for _ in range(200):
-            if not _runtime._reaper.pending:
+            if not _reaper._reaper.pending:
                 break
             threading.Event().wait(0.01)
-        print(len(seen), set(seen) == {b"still here"}, len(_runtime._reaper.pending))
+        print(len(seen), set(seen) == {b"still here"}, len(_reaper._reaper.pending))
         rt.shutdown()
     """)
     proc = subprocess.run([sys.executable, "-c", code, qthr.__path__[0] + "/.."],

@@ -289,7 +289,7 @@ def test_many_threads_call_concurrently(rt):
 
 
 def test_no_per_job_state_is_left_behind():
-    from qthr import _runtime
+    from qthr import _core_jobs, _drainer
 
     with qthr.Runtime() as rt:
         for _ in range(200):
@@ -301,15 +301,15 @@ def test_no_per_job_state_is_left_behind():
         with pytest.raises(ZeroDivisionError):
             rt.call(lambda: 1 / 0)
         rt.call(int)
-    assert not _runtime._jobs
-    assert not [b for b in _runtime._batches.values() if b.rt is rt]
+    assert not _core_jobs._jobs
+    assert not [b for b in _drainer._batches.values() if b.rt is rt]
     assert not rt._live_batches and rt._open is None and rt._pending is None
     assert rt not in qthr.runtimes()
 
 
 def test_no_lane_state_is_left_behind_after_asyncio_and_cancels():
     import asyncio
-    from qthr import _runtime
+    from qthr import _drainer
 
     with qthr.Runtime() as rt:
         async def main():
@@ -323,7 +323,7 @@ def test_no_lane_state_is_left_behind_after_asyncio_and_cancels():
         rt.call(int)
         st = rt.stats()
         assert st["queue_len"] == 0 and st["submitted"] == st["completed"] + st["cancelled"]
-    assert not [b for b in _runtime._batches.values() if b.rt is rt]
+    assert not [b for b in _drainer._batches.values() if b.rt is rt]
     assert not rt._live_batches
 
 

@@ -141,7 +141,7 @@ def test_second_ctrl_c_at_exit_abandons_the_drain():
 def test_log_callback_does_not_swallow_ctrl_c():
     """A KeyboardInterrupt raised while the main thread runs the log trampoline
     comes back in the main thread (it used to be dropped)."""
-    from qthr import _runtime
+    from qthr import _logging
 
     got = []
     handler = signal.getsignal(signal.SIGINT)
@@ -156,7 +156,7 @@ def test_log_callback_does_not_swallow_ctrl_c():
         old = logger.isEnabledFor
         logger.isEnabledFor = lambda level: raising_log()  # type: ignore[method-assign]
         try:
-            _runtime._on_log(None, 3, b"record")
+            _logging._on_log(None, 3, b"record")
         finally:
             logger.isEnabledFor = old  # type: ignore[method-assign]
         for _ in range(100):

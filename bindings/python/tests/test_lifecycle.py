@@ -94,6 +94,45 @@ def test_fork_child_gets_forked_error_parent_unaffected():
     assert proc.stdout.split() == ["child", "0", "parent", "4"]
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_fork_while_another_thread_holds_the_runtimes_locks():
+    """A thread of the parent is inside shutdown / queueing a drainer / a proxy's
+    release at the fork: in the child, shutdown, ``with`` and dropping a proxy do
+    not wait for locks nobody will release."""
+    proc = run_py("""
+        import gc, os, signal, threading, warnings, qthr
+        warnings.simplefilter("ignore", DeprecationWarning)
+        rt = qthr.Runtime()
+        p = rt.create(dict)
+        held, release = threading.Event(), threading.Event()
+        def holder():
+            with rt._shutdown_lock, rt._kick_lock, rt._owned.lock:
+                held.set()
+                release.wait()
+        t = threading.Thread(target=holder)
+        t.start()
+        held.wait()
+        pid = os.fork()
+        if pid == 0:
+            signal.alarm(20)  # a hang ends here, not in the test's timeout
+            rt.shutdown()
+            with rt:
+                pass
+            del p
+            gc.collect()
+            print("child ok", flush=True)
+            os._exit(0)
+        release.set()
+        t.join()
+        _, status = os.waitpid(pid, 0)
+        print("child", os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1)
+        print("parent", len(p), rt.call(lambda: 4))
+        rt.shutdown()
+    """)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["child", "ok", "child", "0", "parent", "0", "4"], proc.stdout
+
+
 def _copy_package(tmp_path):
     dest = tmp_path / "qthr"
     shutil.copytree(os.path.join(PKG_ROOT, "qthr"), dest,

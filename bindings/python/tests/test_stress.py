@@ -13,6 +13,25 @@ import qthr
 libc = ctypes.CDLL(ctypes.util.find_library("c"))
 
 
+def shut_down_amid(rt, threads, futs, lock, stop, n, cancel_futures):
+    """Start ``threads``, shut ``rt`` down once they have made ``n`` futures,
+    then check that every thread ended and every future resolved."""
+    for t in threads:
+        t.start()
+    while True:
+        with lock:
+            if len(futs) >= n:
+                break
+        threading.Event().wait(0.001)
+    rt.shutdown(wait=True, cancel_futures=cancel_futures)
+    stop.set()
+    for t in threads:
+        t.join(30)
+    assert not any(t.is_alive() for t in threads)
+    done, not_done = concurrent.futures.wait(futs, timeout=30)
+    assert not not_done
+
+
 @pytest.mark.parametrize("cancel_futures", [False, True])
 def test_shutdown_while_threads_submit_and_cancel(cancel_futures):
     rt = qthr.Runtime(queue_capacity=64)
@@ -38,20 +57,7 @@ def test_shutdown_while_threads_submit_and_cancel(cancel_futures):
                 futs.append(f)
 
     threads = [threading.Thread(target=submitter, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    while True:
-        with lock:
-            if len(futs) >= 2000:
-                break
-        threading.Event().wait(0.001)
-    rt.shutdown(wait=True, cancel_futures=cancel_futures)
-    stop.set()
-    for t in threads:
-        t.join(30)
-    assert not any(t.is_alive() for t in threads)
-    done, not_done = concurrent.futures.wait(futs, timeout=30)
-    assert not not_done
+    shut_down_amid(rt, threads, futs, lock, stop, 2000, cancel_futures)
     for f in futs:
         if not f.cancelled():
             assert f.result() in (1,) or isinstance(f.result(), int)
@@ -109,20 +115,7 @@ def test_shutdown_under_mixed_load_resolves_everything(cancel_futures):
 
     threads = [threading.Thread(target=submitter, args=(i,)) for i in range(3)]
     threads.append(threading.Thread(target=loop_thread))
-    for t in threads:
-        t.start()
-    while True:
-        with lock:
-            if len(futs) >= 1500:
-                break
-        threading.Event().wait(0.001)
-    rt.shutdown(wait=True, cancel_futures=cancel_futures)
-    stop.set()
-    for t in threads:
-        t.join(30)
-    assert not any(t.is_alive() for t in threads)
-    done, not_done = concurrent.futures.wait(futs, timeout=30)
-    assert not not_done
+    shut_down_amid(rt, threads, futs, lock, stop, 1500, cancel_futures)
     assert seen["async"] > 0
     st = rt.stats()
     assert st["queue_len"] == 0
