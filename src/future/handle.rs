@@ -38,6 +38,10 @@ impl FutureRef {
     /// `Ok(result)` once done; `Err(Cancelled)` / `Err(Expired)` if the job
     /// never ran.
     pub fn wait(&self, timeout_ns: i64) -> Result<*mut c_void, Error> {
+        // Resolved already (the common case after a batch): no clock, no TLS.
+        if let Some(o) = self.outcome() {
+            return outcome_result(o);
+        }
         self.wait_until(super::deadline_after(timeout_ns))
     }
 
@@ -54,9 +58,7 @@ impl FutureRef {
             };
             // SAFETY: we hold a reference.
             match unsafe { wait_slot_on(p, until, false) } {
-                Ok(Outcome::Done(r)) => return Ok(r),
-                Ok(Outcome::Cancelled) => return Err(Error::Cancelled),
-                Ok(Outcome::Expired) => return Err(Error::Expired),
+                Ok(o) => return outcome_result(o),
                 Err(Error::Timeout) if expires.is_some_and(|e| Instant::now() >= e) => {
                     // SAFETY: we hold a reference. If the job started meanwhile
                     // this fails, and we wait for it with the caller's deadline.
@@ -149,6 +151,15 @@ impl Drop for FutureRef {
     fn drop(&mut self) {
         // SAFETY: we hold one reference, given up here.
         unsafe { release(self.0.as_ptr()) };
+    }
+}
+
+/// What a wait returns for an outcome.
+fn outcome_result(o: Outcome) -> Result<*mut c_void, Error> {
+    match o {
+        Outcome::Done(r) => Ok(r),
+        Outcome::Cancelled => Err(Error::Cancelled),
+        Outcome::Expired => Err(Error::Expired),
     }
 }
 

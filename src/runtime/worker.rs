@@ -21,7 +21,6 @@ use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Instant;
 
 /// After this many jobs in a row from the calls lane, the worker takes one
 /// from its main lane if it has one: another runtime's worker flooding the
@@ -193,7 +192,7 @@ impl Shared {
     pub(crate) fn process(&self, p: *const Slot) {
         // SAFETY: a queued slot is alive: Call slots until their waiting caller
         // sees them resolved, Shared slots until the queue's reference is dropped.
-        let (kind, deadline) = unsafe { ((*p).kind(), (*p).deadline()) };
+        let (kind, missed) = unsafe { ((*p).kind(), (*p).missed_deadline()) };
         self.counters.popped();
         // Each job is counted before its slot resolves: a thread whose wait
         // returned sees it in the stats.
@@ -202,7 +201,7 @@ impl Shared {
             // SAFETY: alive (above). Only the worker starts jobs, so this can
             // only fail for a job already resolved without running.
             unsafe { Slot::cancel(p) };
-        } else if deadline.is_some_and(|d| Instant::now() >= d) {
+        } else if missed {
             // Missed its deadline: resolve it without running it.
             self.counters.expired();
             // SAFETY: alive (above); fails only if it was already resolved.
