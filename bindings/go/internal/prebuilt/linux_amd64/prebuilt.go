@@ -11,10 +11,10 @@ const Version = "0.2.0"
 
 // InputsSHA256 is the sha256 of inputs.txt: one "sha256  path" line per source
 // file of the core (src/, Cargo.toml, Cargo.lock, include/qthr.h).
-const InputsSHA256 = "4615f4b8d057380665fab7252bc7f40d166837a61e2558f2c81d657170b2bcd8"
+const InputsSHA256 = "4d986cda79d05ea5d4e291e6662c04e4b9bfba0aaa8a024464013a6c14ac1d0e"
 
 // ArchiveSHA256 is the sha256 of libqthr.a.
-const ArchiveSHA256 = "22ba503373aab3896c7d7465ddbc04d8123cd379814805f919879f563755ac17"
+const ArchiveSHA256 = "d4f46adf60208a69223eaafc020d6ff81c5e86d6646107bbccedfe9a592fc412"
 
 // HeaderSHA256 is the sha256 of ../include/qthr.h, the header copy package qthr compiles against.
 const HeaderSHA256 = "98f9cdbdaf367ac6499025c4404f887e6ac710be437c98cb1021ee3ea3bac6f3"
