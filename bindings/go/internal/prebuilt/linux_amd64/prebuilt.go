@@ -11,7 +11,7 @@ const Version = "0.2.0"
 
 // InputsSHA256 is the sha256 of inputs.txt: one "sha256  path" line per source
 // file of the core (src/, Cargo.toml, Cargo.lock, include/qthr.h).
-const InputsSHA256 = "4d986cda79d05ea5d4e291e6662c04e4b9bfba0aaa8a024464013a6c14ac1d0e"
+const InputsSHA256 = "0240469f33eedf38b8567195ec19da3dd44707fb1e9c4c58bde0f28e11f42f94"
 
 // ArchiveSHA256 is the sha256 of libqthr.a.
 const ArchiveSHA256 = "d4f46adf60208a69223eaafc020d6ff81c5e86d6646107bbccedfe9a592fc412"
