@@ -187,7 +187,20 @@ pub(crate) fn take_many(n: usize) -> Option<Chain> {
         len: 0,
         linked: ptr::null_mut(),
     };
-    for _ in 0..n {
+    // The thread's cache in one borrow: a batch would otherwise pay the
+    // thread-local lookup and the borrow once per slot (a third of a batch
+    // submit's instructions).
+    let _ = LOCAL.try_with(|l| {
+        if let Ok(mut l) = l.try_borrow_mut() {
+            let k = n.min(SMALL).min(l.0.len());
+            let start = l.0.len() - k;
+            for (dst, slot) in chain.small.iter_mut().zip(l.0.drain(start..)) {
+                *dst = Some(slot);
+            }
+            chain.len = k;
+        }
+    });
+    for _ in chain.len..n {
         let slot = take()?; // `chain` gives back what it holds on the way out
         if chain.len < SMALL {
             chain.small[chain.len] = Some(slot);

@@ -251,6 +251,14 @@ impl JobQueue {
         }
     }
 
+    /// True if some lane holds a pushed job the worker could pop now (a job
+    /// whose room is reserved but not yet pushed does not count).
+    pub(crate) fn has_pushed(&self) -> bool {
+        [&self.urgent, &self.calls, &self.main]
+            .iter()
+            .any(|lane| lane.ring().is_some_and(|r| !r.is_empty()))
+    }
+
     /// True if the calls lane holds a job.
     pub(crate) fn has_calls(&self) -> bool {
         // SeqCst: the Dekker pair of Shared::wake_worker: a submitter reserved
