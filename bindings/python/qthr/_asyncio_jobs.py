@@ -139,7 +139,11 @@ class _RunFuture(asyncio.Future[Any]):
     _qthr_batch: "Optional[_Batch]"
 
     def __await__(self) -> Generator[Any, None, Any]:
-        if not self.done() and _finish_before_suspending(self):
+        # The cheap tests first: in a crowd of tasks (the common case) the
+        # ready queue is long and nothing more is done here.
+        ready = self.inbox.ready
+        if (ready is not None and len(ready) <= _MAX_INERT and not self.done()
+                and _finish_before_suspending(self)):
             return _turn_then_await(self)
         return _future_await(self)
 
@@ -226,7 +230,7 @@ def _finish_before_suspending(job: _RunFuture) -> bool:
     inbox = job.inbox
     ready = inbox.ready
     b = job._qthr_batch
-    if ready is None or b is None or len(ready) > _MAX_INERT:
+    if ready is None or b is None:
         return False
     rt = b.rt
     pending_handle = rt._pending_handle
