@@ -17,9 +17,11 @@ queues the batch's drainer at once and waits for it inside qthr for at most
 wake-up, the loop thread delivers the results itself (the worker sends no
 ``call_soon_threadsafe`` meanwhile) and the task goes on without suspending.
 A wait that runs out falls back to the ordinary path, and makes the next
-waits rarer (:class:`_SpinGate`), so long jobs do not burn the loop thread's
+waits rarer (:data:`_SKIP_MAX`), so long jobs do not burn the loop thread's
 CPU. Other tasks wait at most :data:`_SPIN_NS` for it, and only when nothing
-of theirs was ready.
+of theirs was ready; timers and I/O get a turn at least every
+:data:`_MAX_INERT` awaits. Loops without asyncio's ready queue (uvloop) always
+take the ordinary path.
 """
 
 from __future__ import annotations

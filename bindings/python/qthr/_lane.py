@@ -295,11 +295,17 @@ class _Lane:
             args = _GatedArgs()
             args[_GATE] = key
             outs = _GatedArgs()  # the gate's futures, then the drainer's
+            b.n_gates = _GATE  # before the drainer can start
             st = LIB.qthr_submit_batch(self._handle, _GATE + 1, _GATED_FNS, args, outs)
             if st == _OK:
-                LIB.qthr_wait(outs[_GATE], wait_ns, None)
                 cfut = outs[_GATE]
-                b.old_cfuts.extend(f for f in outs[:_GATE] if f)  # freed with the batch
+                b.gate_cfuts.extend(f for f in outs[:_GATE] if f)  # freed with the batch
+                try:  # (the caller holds _kick_lock meanwhile: at most wait_ns)
+                    LIB.qthr_wait(cfut, wait_ns, None)
+                finally:  # a KeyboardInterrupt raised after the wait skips nothing
+                    self._publish(b, cfut, epoch, _GATE)
+                return
+            b.n_gates = 0
         if st != _OK:
             _batches.pop(key, None)
             jobs = list(b.q)
@@ -312,9 +318,18 @@ class _Lane:
             if swallow:
                 return
             raise error_for(st)
-        b.cfut = cfut
+        self._publish(b, cfut, epoch)
+
+    def _publish(self, b: _Batch, cfut: Optional[int], epoch: int, gates: int = 0) -> None:
+        """``b``'s drainer (and ``gates`` gate jobs before it) are queued: count
+        them, and open ``b`` to others if it may still take jobs (see the
+        comment inside)."""
+        if b.cfut is None:
+            b.cfut = cfut
+        elif cfut:  # the drainer already went on as an urgent one (_continue_urgently)
+            b.old_cfuts.append(cfut)
         with self._lock:
-            self._n_drains += 1
+            self._n_drains += 1 + gates
             # Others may append only once the drainer is queued, and only to the
             # batch whose drainer is the last one queued: if any other job was
             # queued (and registered) since before ours, ours may not be last.
@@ -441,6 +456,10 @@ class _Lane:
         discarded (see stats())."""
         for key, b in list(_batches.items()):
             if b.rt is self and _batches.pop(key, None) is not None:
+                if b.n_gates:  # count the gates that ran before the discard
+                    self._n_drains_started += sum(
+                        1 for f in b.gate_cfuts if int(LIB.qthr_wait(f, 0, None)) == _OK)
+                    b.n_gates = 0
                 b.withdraw_all()
                 b.q.clear()
                 with self._lock:

@@ -286,7 +286,9 @@ class Runtime(_Lane, concurrent.futures.Executor):
         Called in a running event loop it returns an ``asyncio.Future`` (no
         Task per call: ``gather`` and ``ensure_future`` take it as it is).
         ``fn`` runs in a copy of the caller's contextvars, like
-        ``asyncio.to_thread``. Cancelling the awaiting task withdraws the job
+        ``asyncio.to_thread``. Awaited while the loop has nothing else ready,
+        it first waits for the job up to 50 us (no wake-up for short jobs).
+        Cancelling the awaiting task withdraws the job
         if it has not started (and calls ``on_interrupt`` if it runs). Called
         with no running loop it returns a coroutine that does the same when
         awaited.

@@ -168,3 +168,26 @@ def test_job_order_holds_with_submits_from_another_thread(rt):
         t.join(10)
     mine = [i for who, i in rt.call(lambda: list(seen)) if who == "a"]
     assert mine == list(range(300))
+
+
+def test_stats_count_every_await_once(rt):
+    """The inline wait queues extra C jobs (the gate before its drainer, see
+    qthr._drainer): stats() must count only the user's jobs."""
+    before = rt.stats()
+
+    async def main():
+        for i in range(100):
+            assert await rt.run(abs, -i) == i
+        assert await asyncio.gather(*(rt.run(abs, i) for i in range(50))) == list(range(50))
+
+    asyncio.run(main())
+    rt.call(noop)  # after the last drainer returned: stats are exact when nothing runs
+    after = rt.stats()
+    assert after["submitted"] - before["submitted"] == 151
+    assert after["completed"] - before["completed"] == 151
+    assert after["cancelled"] == before["cancelled"]
+    assert after["queue_len"] == 0
+    rt.shutdown()
+    final = rt.stats()
+    assert final["submitted"] == final["completed"] + final["cancelled"]
+    assert final["submitted"] - before["submitted"] == 151
