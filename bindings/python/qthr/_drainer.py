@@ -100,9 +100,12 @@ def _yield_addr() -> Optional[int]:
 #: GIL in between and sleeps on it: a futex wake-up (~20 us here) both ways.
 #: Behind the gate it arrives after the waiter let go: measured (submit, then
 #: wait at once), a Python job's round trip went from ~25-50 us to ~4-7 us. On
-#: one core the yield also lets the submitter reach its wait.
+#: one core the yield also lets the submitter reach its wait. The margin is
+#: thin (a 1-2 us longer gap before the wait doubled the time of an
+#: ``await rt.run(noop)``): one yield was clearly worse than two, three was at
+#: least as good as two in interleaved runs and leaves more margin.
 _GATE_ADDR = _yield_addr()
-_GATE = 2 if _GATE_ADDR is not None else 0
+_GATE = 3 if _GATE_ADDR is not None else 0
 _GATED_FNS = (c_void_p * (_GATE + 1))(*([_GATE_ADDR] * _GATE + [_DRAIN_ADDR]))
 _GatedArgs = c_void_p * (_GATE + 1)
 

@@ -298,12 +298,13 @@ class _Lane:
             b.n_gates = _GATE  # before the drainer can start
             st = LIB.qthr_submit_batch(self._handle, _GATE + 1, _GATED_FNS, args, outs)
             if st == _OK:
-                cfut = outs[_GATE]
-                b.gate_cfuts.extend(f for f in outs[:_GATE] if f)  # freed with the batch
+                # Nothing between the submit and the wait: every microsecond
+                # here is one the worker may reach the GIL first (see _GATE).
                 try:  # (the caller holds _kick_lock meanwhile: at most wait_ns)
-                    LIB.qthr_wait(cfut, wait_ns, None)
+                    LIB.qthr_wait(outs[_GATE], wait_ns, None)
                 finally:  # a KeyboardInterrupt raised after the wait skips nothing
-                    self._publish(b, cfut, epoch, _GATE)
+                    b.gate_cfuts.extend(f for f in outs[:_GATE] if f)  # freed with the batch
+                    self._publish(b, outs[_GATE], epoch, _GATE)
                 return
             b.n_gates = 0
         if st != _OK:
