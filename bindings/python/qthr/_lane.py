@@ -40,7 +40,7 @@ from ctypes import byref, c_void_p
 from typing import TYPE_CHECKING, Any, Callable, List, Optional, Set, Tuple
 
 from ._asyncio_jobs import _Inbox
-from ._drainer import _DRAIN_ADDR, _Batch, _batches
+from ._drainer import _DRAIN_ADDR, _GATE, _GATED_FNS, _Batch, _batches, _GatedArgs
 from ._errors import _OK, _TIMEOUT, QthrError, ShutdownError, Status, error_for
 from ._futures import _DONE
 from ._interrupts import _MAIN_IDENT
@@ -108,6 +108,7 @@ class _Lane:
         self._pending: Optional[_Batch] = None  # an event loop's batch, drainer not yet queued
         self._pending_owner = 0  # the loop's thread
         self._pending_loop: Optional[asyncio.AbstractEventLoop] = None
+        self._pending_handle: Any = None  # the call_soon that will queue it (see _asyncio_jobs)
         self._kick_lock = threading.Lock()
         self._dirty: List[_Inbox] = []  # worker only: inboxes with unflushed completions
         self._dirty_since = 0.0
@@ -184,7 +185,8 @@ class _Lane:
                 defer = False
         if defer:
             try:
-                loop.call_soon(self._kick_pending, b)  # type: ignore[union-attr]
+                self._pending_handle = loop.call_soon(  # type: ignore[union-attr]
+                    self._kick_pending, b)
             except RuntimeError:  # the loop is closing
                 self._kick_pending(b)
             return
@@ -256,8 +258,10 @@ class _Lane:
             finally:
                 self._room_waiters -= 1
 
-    def _kick_pending(self, batch: Optional[_Batch] = None) -> None:
-        """Queue the drainer of the deferred batch (``batch``, or whichever)."""
+    def _kick_pending(self, batch: Optional[_Batch] = None,
+                      wait_ns: Optional[int] = None) -> None:
+        """Queue the drainer of the deferred batch (``batch``, or whichever);
+        with ``wait_ns``, then wait for it that long (see _submit_drainer)."""
         with self._kick_lock:
             with self._lock:
                 b = self._pending
@@ -266,19 +270,43 @@ class _Lane:
                 self._pending = None
                 self._pending_loop = None
                 epoch = self._epoch
-            self._submit_drainer(b, epoch, swallow=True)
+            self._submit_drainer(b, epoch, swallow=True, wait_ns=wait_ns)
 
     def _kick_mine(self) -> None:
         """Before a C job, a core call or a wait: our deferred batch goes first."""
         if self._pending is not None and self._pending_owner == _get_ident():
             self._kick_pending()
 
-    def _submit_drainer(self, b: _Batch, epoch: int, swallow: bool = False) -> None:
-        """Queue the drainer of ``b`` (in _live_batches), then publish ``b``."""
+    def _submit_drainer(self, b: _Batch, epoch: int, swallow: bool = False,
+                        wait_ns: Optional[int] = None) -> None:
+        """Queue the drainer of ``b`` (in _live_batches), then publish ``b``.
+
+        ``wait_ns``: the caller waits for the drainer right away, at most that
+        long (GIL released), before the bookkeeping: the drainer goes behind the
+        gate (see ``_drainer._GATE``) and the wait follows the submit with
+        nothing in between, so the worker finds the GIL free."""
         key = id(b)
         _batches[key] = b
-        out = c_void_p()
-        st = LIB.qthr_submit(self._handle, _DRAIN_ADDR, key, byref(out))
+        if wait_ns is None:
+            out = c_void_p()
+            st = LIB.qthr_submit(self._handle, _DRAIN_ADDR, key, byref(out))
+            cfut = out.value
+        else:
+            args = _GatedArgs()
+            args[_GATE] = key
+            outs = _GatedArgs()  # the gate's futures, then the drainer's
+            b.n_gates = _GATE  # before the drainer can start
+            st = LIB.qthr_submit_batch(self._handle, _GATE + 1, _GATED_FNS, args, outs)
+            if st == _OK:
+                # Nothing between the submit and the wait: every microsecond
+                # here is one the worker may reach the GIL first (see _GATE).
+                try:  # (the caller holds _kick_lock meanwhile: at most wait_ns)
+                    LIB.qthr_wait(outs[_GATE], wait_ns, None)
+                finally:  # a KeyboardInterrupt raised after the wait skips nothing
+                    b.gate_cfuts.extend(f for f in outs[:_GATE] if f)  # freed with the batch
+                    self._publish(b, outs[_GATE], epoch, _GATE)
+                return
+            b.n_gates = 0
         if st != _OK:
             _batches.pop(key, None)
             jobs = list(b.q)
@@ -291,9 +319,18 @@ class _Lane:
             if swallow:
                 return
             raise error_for(st)
-        b.cfut = out.value
+        self._publish(b, cfut, epoch)
+
+    def _publish(self, b: _Batch, cfut: Optional[int], epoch: int, gates: int = 0) -> None:
+        """``b``'s drainer (and ``gates`` gate jobs before it) are queued: count
+        them, and open ``b`` to others if it may still take jobs (see the
+        comment inside)."""
+        if b.cfut is None:
+            b.cfut = cfut
+        elif cfut:  # the drainer already went on as an urgent one (_continue_urgently)
+            b.old_cfuts.append(cfut)
         with self._lock:
-            self._n_drains += 1
+            self._n_drains += 1 + gates
             # Others may append only once the drainer is queued, and only to the
             # batch whose drainer is the last one queued: if any other job was
             # queued (and registered) since before ours, ours may not be last.
@@ -420,6 +457,10 @@ class _Lane:
         discarded (see stats())."""
         for key, b in list(_batches.items()):
             if b.rt is self and _batches.pop(key, None) is not None:
+                if b.n_gates:  # count the gates that ran before the discard
+                    self._n_drains_started += sum(
+                        1 for f in b.gate_cfuts if int(LIB.qthr_wait(f, 0, None)) == _OK)
+                    b.n_gates = 0
                 b.withdraw_all()
                 b.q.clear()
                 with self._lock:

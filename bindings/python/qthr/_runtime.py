@@ -56,7 +56,7 @@ from typing import (
 )
 
 from . import _process
-from ._asyncio_jobs import _AJob, _Inbox
+from ._asyncio_jobs import _Inbox, _RunFuture
 from ._c_jobs import CFuture, _arg_address, _fn_address
 from ._core_jobs import _JOB_ADDR, _call_interruptible, _Job, _jobs, _raise_job_exc
 from ._errors import _OK, QthrError, Status, error_for
@@ -286,7 +286,9 @@ class Runtime(_Lane, concurrent.futures.Executor):
         Called in a running event loop it returns an ``asyncio.Future`` (no
         Task per call: ``gather`` and ``ensure_future`` take it as it is).
         ``fn`` runs in a copy of the caller's contextvars, like
-        ``asyncio.to_thread``. Cancelling the awaiting task withdraws the job
+        ``asyncio.to_thread``. Awaited while the loop has nothing else ready,
+        it first waits for the job up to 50 us (no wake-up for short jobs).
+        Cancelling the awaiting task withdraws the job
         if it has not started (and calls ``on_interrupt`` if it runs). Called
         with no running loop it returns a coroutine that does the same when
         awaited.
@@ -295,15 +297,17 @@ class Runtime(_Lane, concurrent.futures.Executor):
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return self._run_later(fn, args, kwargs)
-        afut = loop.create_future()
+        job = _RunFuture(loop=loop)
         inbox = self._inbox
         if inbox is None or inbox.loop is not loop:
             inbox = self._inbox = _Inbox(loop)
-        job = _AJob([(fn, args, kwargs, contextvars.copy_context())], afut, inbox)
+        job.c = [(fn, args, kwargs, contextvars.copy_context())]
+        job.inbox = inbox
+        job._qthr_batch = None
         self._push(job, loop)
         if self._on_interrupt is not None:
-            afut.add_done_callback(job._on_afut_done)
-        return afut
+            job.add_done_callback(job._on_afut_done)
+        return job
 
     async def _run_later(self, fn: Callable[..., T], args: Tuple[Any, ...],
                          kwargs: Dict[str, Any]) -> T:
