@@ -61,22 +61,16 @@ type lane struct {
 	accepted, highWater uint64
 	_                   cacheLinePad
 
-	// n is len(q) - head, which a lingering drainer polls: on a line of its
-	// own, so that the poll does not take the line above from the callers
-	// between each of their writes (with it there, the lock and append were a
-	// third of a call's time).
-	n atomic.Int32
-	_ cacheLinePad
-
-	// Read by every call, written rarely.
+	// Read by the drainer and every call, written rarely.
 	state      atomic.Uint32 // laneIdle, laneQueued (a drainer in the C queue), laneRunning
 	cancelling atomic.Bool   // Shutdown(Cancel) began: queued jobs resolve as ErrCancelled
 	capacity   int           // Config.QueueCapacity (or its default): beyond it, calls take the C path
 	_          cacheLinePad
 
-	// Stats, written by the drainer: lane jobs that started, ran, or were
-	// resolved without running; and the drainers, C jobs the user never
-	// submitted, which are taken out of the library's counters.
+	// Stats, written by the drainer for every job (so not on the callers'
+	// line): lane jobs that started, ran, or were resolved without running;
+	// and the drainers, C jobs the user never submitted, which are taken out
+	// of the library's counters.
 	started, completed, cancelled      atomic.Uint64
 	dSubmitted, dCompleted, dCancelled atomic.Uint64
 }
@@ -96,21 +90,14 @@ const (
 	laneBatch = 64
 	// laneTake is how many jobs the drainer takes off the lane per lock.
 	laneTake = 16
-	// laneLinger is how long a drainer that emptied the lane waits for more
-	// jobs (polling, holding its P) while callers are still in flight: the
-	// callers it just woke call again within a few microseconds, and finding
-	// their jobs here saves a drainer submit and a callback each round.
-	// Measured at 64 goroutines, 10 us gave a lower ratio to the channel
-	// yardstick than 0, 30 or 100 us, and than parking the drainer in Go.
-	laneLinger = 10 * time.Microsecond
 )
 
 // laneMinCallers: above this many goroutines in a call of one runtime (plus
 // runnable ones), calls take the lane even when a place to wait in C is
-// free. Measured on 2 CPUs
-// (Call of a no-op against the channel yardstick, interleaved): at 16
-// goroutines waiting in C was better (0.44-0.86 vs 0.50-1.1), at 32 and 64
-// the lane (0.67-0.78 vs 0.89-1.03; 0.64-0.70 vs 1.07-1.47).
+// free. Measured on 2 CPUs (Call of a no-op against the channel yardstick,
+// interleaved): at 16 goroutines waiting in C was better (0.44-0.86 vs
+// 0.50-1.1), at 32 and 64 the lane (0.67-0.78 vs 0.89-1.03; 0.64-0.70 vs
+// 1.07-1.47).
 var laneMinCallers = int32(max(16, 8*runtime.GOMAXPROCS(0)))
 
 // runnableGoroutines returns the process's runnable goroutines (those waiting
@@ -169,7 +156,6 @@ func (rt *Runtime) laneCall(fn func() (any, error), t typedFn) (j *job, err erro
 		return nil, nil, false
 	}
 	l.q = append(l.q, j)
-	l.n.Store(int32(n + 1))
 	l.accepted++
 	l.highWater = max(l.highWater, uint64(n+1))
 	start := l.state.Load() == laneIdle
@@ -231,12 +217,27 @@ func (rt *Runtime) laneCancelAll() {
 	}
 }
 
+// lockOnWorker takes l.mu for the drainer. A goroutine that blocks on a
+// contended sync.Mutex parks, and the drainer is a cgo callback, locked to the
+// worker thread: parking it hands its P to another thread and puts the worker
+// to sleep until it gets a P back (stoplockedm / startlockedm, two thread
+// switches; seen in profiles at 64 goroutines). Callers hold the lock for an
+// append only, so the drainer retries for a while before it may park
+// (measured: 5-10 % off a call at 64 goroutines).
+func (l *lane) lockOnWorker() {
+	for i := 0; i < 1000; i++ {
+		if l.mu.TryLock() {
+			return
+		}
+	}
+	l.mu.Lock()
+}
+
 // takeAll removes and returns every queued job (under l.mu).
 func (l *lane) takeAll() []*job {
 	js := append([]*job(nil), l.q[l.head:]...)
 	clear(l.q)
 	l.q, l.head = l.q[:0], 0
-	l.n.Store(0)
 	return js
 }
 
@@ -249,7 +250,6 @@ func (l *lane) take(buf []*job) []*job {
 	if l.head == len(l.q) {
 		l.q, l.head = l.q[:0], 0
 	}
-	l.n.Store(int32(len(l.q) - l.head))
 	return js
 }
 
@@ -272,10 +272,7 @@ func (rt *Runtime) drain() {
 			rt.laneCancelAll()
 			return
 		}
-		if l.n.Load() == 0 {
-			rt.laneLinger()
-		}
-		l.mu.Lock()
+		l.lockOnWorker()
 		if len(l.q) == l.head {
 			l.state.Store(laneIdle)
 			l.mu.Unlock()
@@ -316,23 +313,6 @@ func (rt *Runtime) drain() {
 		}
 		clear(buf[:])
 		ran += len(js)
-	}
-}
-
-// laneLinger polls the empty lane for up to laneLinger while callers of this
-// runtime are still in flight (see laneLinger). Not with GOMAXPROCS=1: the
-// drainer would hold the one P that those callers need.
-func (rt *Runtime) laneLinger() {
-	l := &rt.lane
-	if rt.oneP.Load() || rt.callers.Load() == 0 || rt.lane.cancelling.Load() {
-		return
-	}
-	deadline := time.Now().Add(laneLinger)
-	for i := 1; l.n.Load() == 0; i++ {
-		// A clock read costs more than a poll: every 256 polls.
-		if i%256 == 0 && (rt.callers.Load() == 0 || time.Now().After(deadline)) {
-			return
-		}
 	}
 }
 
