@@ -31,13 +31,13 @@ import (
 // When. The lane wins only under contention: one goroutine is served far
 // better by waiting in C (about 1 us) than by a park and wake-up (tens of us
 // on a loaded machine), and up to 16 goroutines on 2 CPUs still are. So a
-// call joins the lane if the goroutines in a call of this runtime plus the
-// process's runnable goroutines (runnableGoroutines) exceed laneMinCallers,
-// or if no place to wait in C is free; otherwise it waits in C. The runnable
-// count matters because while calls are served in C the crowd is invisible
-// otherwise: the callers waiting in C hold both Ps and the rest of them are
-// runnable, not yet in a call. Once in the lane they are in a call (parked),
-// so the crowd keeps it; when it thins out, calls go back to C.
+// call joins the lane if the calls already in it plus the process's runnable
+// goroutines (runnableGoroutines) reach laneMinCallers, or if no place to
+// wait in C is free; otherwise it waits in C. The runnable count matters
+// because while calls are served in C the crowd is invisible otherwise: the
+// callers waiting in C hold both Ps and the rest of them are runnable, not
+// yet in a call. Once in the lane they are counted there (parked), so the
+// crowd keeps it; when it thins out, calls go back to C.
 //
 // Order. The lane carries only synchronous calls (the caller waits for the
 // result, so any later job of the same goroutine comes after it anyway), and
@@ -53,13 +53,13 @@ import (
 type lane struct {
 	// Written by every call that joins the lane, under mu (and by the drainer
 	// when it takes jobs).
-	mu     sync.Mutex
-	q      []*job // q[head:] are the queued jobs, FIFO
-	head   int
-	closed bool // Shutdown began: no job is accepted any more
-	// accepted, highWater: lane jobs ever queued, most queued at once (under mu).
-	accepted, highWater uint64
-	_                   cacheLinePad
+	mu        sync.Mutex
+	q         []*job // q[head:] are the queued jobs, FIFO
+	head      int
+	closed    bool          // Shutdown began: no job is accepted any more
+	highWater uint64        // most lane jobs queued at once (under mu)
+	accepted  atomic.Uint64 // lane jobs ever queued (written under mu)
+	_         cacheLinePad
 
 	// Read by the drainer and every call, written rarely.
 	state      atomic.Uint32 // laneIdle, laneQueued (a drainer in the C queue), laneRunning
@@ -92,13 +92,19 @@ const (
 	laneTake = 16
 )
 
-// laneMinCallers: above this many goroutines in a call of one runtime (plus
-// runnable ones), calls take the lane even when a place to wait in C is
-// free. Measured on 2 CPUs (Call of a no-op against the channel yardstick,
+// laneMinCallers: from this many calls in the lane plus runnable goroutines
+// on, calls take the lane even when a place to wait in C is free. Measured on 2 CPUs (Call of a no-op against the channel yardstick,
 // interleaved): at 16 goroutines waiting in C was better (0.44-0.86 vs
 // 0.50-1.1), at 32 and 64 the lane (0.67-0.78 vs 0.89-1.03; 0.64-0.70 vs
 // 1.07-1.47).
 var laneMinCallers = int32(max(16, 8*runtime.GOMAXPROCS(0)))
+
+// inFlight is the number of calls in the lane: queued, or running and not
+// yet resolved. Loads only, so the check costs a call that waits in C
+// (where the lane is idle and its lines stay shared) next to nothing.
+func (l *lane) inFlight() int32 {
+	return int32(l.accepted.Load() - l.completed.Load() - l.cancelled.Load())
+}
 
 // runnableGoroutines returns the process's runnable goroutines (those waiting
 // for a P), as runtime/metrics counted them at most loadPeriod ago; 0 if the
@@ -156,7 +162,7 @@ func (rt *Runtime) laneCall(fn func() (any, error), t typedFn) (j *job, err erro
 		return nil, nil, false
 	}
 	l.q = append(l.q, j)
-	l.accepted++
+	l.accepted.Add(1)
 	l.highWater = max(l.highWater, uint64(n+1))
 	start := l.state.Load() == laneIdle
 	if start {
@@ -195,7 +201,7 @@ func (rt *Runtime) laneFail(err error) {
 	l := &rt.lane
 	l.mu.Lock()
 	js := l.takeAll()
-	l.accepted -= uint64(len(js))
+	l.accepted.Add(-uint64(len(js)))
 	l.state.Store(laneIdle)
 	l.mu.Unlock()
 	for _, j := range js {
@@ -339,8 +345,9 @@ func (l *lane) adjust(s *Stats) {
 		return a - b
 	}
 	l.mu.Lock()
-	accepted, highWater := l.accepted, l.highWater
+	highWater := l.highWater
 	l.mu.Unlock()
+	accepted := l.accepted.Load()
 	started, cancelled := l.started.Load(), l.cancelled.Load()
 	s.Submitted = sub(s.Submitted, l.dSubmitted.Load()) + accepted
 	s.Completed = sub(s.Completed, l.dCompleted.Load()) + l.completed.Load()

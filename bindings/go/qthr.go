@@ -95,9 +95,6 @@ type Runtime struct {
 	lane         lane                // synchronous calls batched into one C job (lane.go)
 	drainFn      func() (any, error) // the lane drainer's function
 	asyncPending atomic.Int64        // asynchronous jobs queued, not yet started or resolved
-	_            cacheLinePad
-	callers      atomic.Int32 // goroutines in a synchronous call without ctx, off the worker (lane.go)
-	_            cacheLinePad
 
 	closeMu sync.Mutex            // serialises Close
 	final   atomic.Pointer[Stats] // the counters when Close freed the runtime
@@ -192,7 +189,11 @@ func New(cfg Config) (*Runtime, error) {
 // A full queue makes Call wait for room with the goroutine parked in Go, and
 // so does waiting for the result once more than a few goroutines wait: the
 // first few wait inside the library (its fast spin-then-sleep hand-off), each
-// on its OS thread; the others hold no thread.
+// on its OS thread; the others hold no thread. Under contention (more than
+// max(16, 8*GOMAXPROCS) goroutines calling, counting the process's runnable
+// goroutines) calls are queued in Go and run in batches by one library job
+// (the lane, lane.go), unless a Submit or Post of the runtime is still queued:
+// a goroutine's jobs keep their order either way.
 func (rt *Runtime) Call(fn func() (any, error)) (any, error) {
 	if fn == nil {
 		return nil, ErrInvalidArgument
@@ -228,7 +229,8 @@ func (rt *Runtime) CallCtx(ctx context.Context, fn func() (any, error)) (any, er
 // Do runs fn on rt's worker and returns its typed result: the generic form of
 // Runtime.Call, with the same rules. Its only allocation is the record that
 // carries fn and its typed result to the worker (one per call; Call's record
-// is reused and costs none), plus a channel when the goroutine parks in Go.
+// is reused and costs none), plus a channel when the goroutine parks in Go
+// without the lane.
 func Do[T any](rt *Runtime, fn func() (T, error)) (T, error) {
 	return doCtx(context.Background(), rt, fn)
 }
@@ -289,9 +291,7 @@ func (rt *Runtime) call(ctx context.Context, fn func() (any, error), t typedFn) 
 		// Wait in C (the fastest hand-off) if a place is free and the lane is
 		// idle; else join the lane, if no asynchronous job could be overtaken.
 		laneOK := rt.asyncPending.Load() == 0
-		n := rt.callers.Add(1)
-		defer rt.callers.Add(-1)
-		if (!laneOK || n+runnableGoroutines() <= laneMinCallers) && acquireCWait() {
+		if (!laneOK || rt.lane.inFlight()+runnableGoroutines() < laneMinCallers) && acquireCWait() {
 			useC = true
 		} else if laneOK {
 			if j, err, ok := rt.laneCall(fn, t); ok {
