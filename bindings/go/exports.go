@@ -30,6 +30,9 @@ func qthrGoJob(arg C.uintptr_t) {
 		return
 	}
 	rt := j.rt
+	if j.counted {
+		rt.asyncPending.Add(-1)
+	}
 	rt.noteJob()
 	if rt.room.n.Load() > 0 {
 		rt.room.signal() // this job's place in the queue is free

@@ -56,6 +56,11 @@ type job struct {
 	deadlineNs int64
 	deadline   time.Time
 	priority   uint32
+	// counted: an asynchronous job in Runtime.asyncPending until it starts or
+	// resolves (while any is pending, calls do not take the lane: lane.go).
+	counted bool
+	drainer bool          // the lane's C job (lane.go), not a user's
+	wake    chan struct{} // lane jobs: one token when resolved (buffered, kept by the pool)
 }
 
 // resolveNotRun resolves a job that never ran (and never will) with err,
@@ -63,6 +68,9 @@ type job struct {
 func (j *job) resolveNotRun(err error) bool {
 	if !j.state.CompareAndSwap(jobQueued, jobNotRun) {
 		return false
+	}
+	if j.counted {
+		j.rt.asyncPending.Add(-1)
 	}
 	slotPut(j.arg)
 	j.err = err
@@ -72,6 +80,11 @@ func (j *job) resolveNotRun(err error) bool {
 	}
 	if j.done != nil {
 		close(j.done)
+	}
+	if j.drainer {
+		// Only Shutdown(Cancel) drops a queued drainer: its jobs go with it.
+		j.rt.lane.dCancelled.Add(1)
+		j.rt.laneCancelAll()
 	}
 	return true
 }
@@ -85,9 +98,12 @@ func getSyncJob(rt *Runtime, fn func() (any, error), typed typedFn) *job {
 	return j
 }
 
-// putSyncJob recycles a job once nothing refers to it any more.
+// putSyncJob recycles a job once nothing refers to it any more. Its wake
+// channel stays (empty: every lane job's one token was received).
 func putSyncJob(j *job) {
+	w := j.wake
 	*j = job{}
+	j.wake = w
 	jobPool.Put(j)
 }
 

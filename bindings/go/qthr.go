@@ -92,6 +92,10 @@ type Runtime struct {
 	oneP     atomic.Bool // GOMAXPROCS is 1 (see submitLinger)
 	jobsSeen uint64      // Go jobs started: written by the worker only
 
+	lane         lane                // synchronous calls batched into one C job (lane.go)
+	drainFn      func() (any, error) // the lane drainer's function
+	asyncPending atomic.Int64        // asynchronous jobs queued, not yet started or resolved
+
 	closeMu sync.Mutex            // serialises Close
 	final   atomic.Pointer[Stats] // the counters when Close freed the runtime
 }
@@ -143,6 +147,11 @@ func New(cfg Config) (*Runtime, error) {
 
 	rt := &Runtime{g: newGuard(), name: name, nonblocking: cfg.Nonblocking, closing: make(chan struct{})}
 	rt.oneP.Store(runtime.GOMAXPROCS(0) == 1)
+	rt.lane.capacity = cfg.QueueCapacity
+	if rt.lane.capacity == 0 {
+		rt.lane.capacity = 4096
+	}
+	rt.drainFn = func() (any, error) { rt.drain(); return nil, nil }
 	rt.hooks = &hooks{name: name, onStart: cfg.OnStart, onStop: cfg.OnStop, onInterrupt: cfg.OnInterrupt}
 	rt.hooksH = cgo.NewHandle(rt.hooks)
 	var c *C.qthr_runtime
@@ -180,7 +189,11 @@ func New(cfg Config) (*Runtime, error) {
 // A full queue makes Call wait for room with the goroutine parked in Go, and
 // so does waiting for the result once more than a few goroutines wait: the
 // first few wait inside the library (its fast spin-then-sleep hand-off), each
-// on its OS thread; the others hold no thread.
+// on its OS thread; the others hold no thread. Under contention (more than
+// max(16, 8*GOMAXPROCS) goroutines calling, counting the process's runnable
+// goroutines) calls are queued in Go and run in batches by one library job
+// (the lane, lane.go), unless a Submit or Post of the runtime is still queued:
+// a goroutine's jobs keep their order either way.
 func (rt *Runtime) Call(fn func() (any, error)) (any, error) {
 	if fn == nil {
 		return nil, ErrInvalidArgument
@@ -216,7 +229,8 @@ func (rt *Runtime) CallCtx(ctx context.Context, fn func() (any, error)) (any, er
 // Do runs fn on rt's worker and returns its typed result: the generic form of
 // Runtime.Call, with the same rules. Its only allocation is the record that
 // carries fn and its typed result to the worker (one per call; Call's record
-// is reused and costs none), plus a channel when the goroutine parks in Go.
+// is reused and costs none), plus a channel when the goroutine parks in Go
+// without the lane.
 func Do[T any](rt *Runtime, fn func() (T, error)) (T, error) {
 	return doCtx(context.Background(), rt, fn)
 }
@@ -272,7 +286,21 @@ func (rt *Runtime) call(ctx context.Context, fn func() (any, error), t typedFn) 
 		// other workers make to the waiting runtime.
 		return rt.callViaFuture(ctx, fn, t)
 	}
-	if onWorker || (done == nil && acquireCWait()) {
+	useC := onWorker
+	if !onWorker && done == nil {
+		// Wait in C (the fastest hand-off) if a place is free and the lane is
+		// idle; else join the lane, if no asynchronous job could be overtaken.
+		laneOK := rt.asyncPending.Load() == 0
+		if (!laneOK || rt.lane.inFlight()+runnableGoroutines() < laneMinCallers) && acquireCWait() {
+			useC = true
+		} else if laneOK {
+			if j, err, ok := rt.laneCall(fn, t); ok {
+				return j, err
+			}
+			// The lane is full: the C path below, with its backpressure.
+		}
+	}
+	if useC {
 		j := getSyncJob(rt, fn, t)
 		st, err := rt.callInC(j)
 		if !onWorker {
@@ -357,92 +385,6 @@ func (j *job) resolved() bool {
 	return s == jobDone || s == jobNotRun
 }
 
-// submit queues the asynchronous job j and returns its C future (nil unless
-// wantFuture: fire and forget). On a full queue it waits for room parked in Go
-// (unless the runtime is nonblocking or this is a worker thread), giving up
-// when ctx ends or the runtime shuts down.
-func (rt *Runtime) submit(ctx context.Context, j *job, wantFuture bool) (*C.qthr_future, error) {
-	arg := slotGet(j)
-	if arg == 0 {
-		return nil, ErrNoMemory
-	}
-	j.arg, j.async = arg, true
-	j.state.Store(jobQueued)
-	var w *roomWaiter
-	var retry time.Duration
-	for {
-		if !rt.g.enter() {
-			rt.room.leave(w, false)
-			slotPut(arg)
-			return nil, ErrShutdown
-		}
-		var cf *C.qthr_future
-		var out **C.qthr_future
-		if wantFuture {
-			out = &cf
-		}
-		st := Status(C.qthrgo_submit(rt.c, C.uintptr_t(arg), C.int64_t(j.deadlineNs), C.uint32_t(j.priority),
-			out, C.int64_t(rt.submitLinger())))
-		rt.g.exit()
-		runtime.KeepAlive(rt)
-		if st == StatusOK {
-			rt.room.leave(w, false)
-			return cf, nil
-		}
-		if st != StatusQueueFull || rt.nonblocking || onWorkerThread() {
-			rt.room.leave(w, false)
-			slotPut(arg)
-			return nil, statusErr(st)
-		}
-		if w == nil {
-			w = rt.room.register() // then retry once before sleeping
-			continue
-		}
-		if err := rt.room.wait(ctx, w, rt.closing, &retry); err != nil {
-			slotPut(arg)
-			return nil, err
-		}
-		w = nil
-	}
-}
-
-// submitLinger is how long a submit stays in C after queuing, waiting for the
-// job to finish (it returns sooner if it does), when GOMAXPROCS is 1. There
-// the worker's callback into Go needs the one P: while the submitter is in C
-// the worker can take it (and the submitter take it back when the worker
-// returns to C); once the submitter runs Go code again, whichever side comes
-// second waits for the Go scheduler's monitor to move the P, 20 us to 10 ms.
-// So a short job is best left to finish while its submitter is still in C.
-//
-// runtime.GOMAXPROCS takes the scheduler's lock: not on every submit. The
-// worker refreshes rt.oneP every 256 jobs (it alone counts them), New sets it.
-func (rt *Runtime) submitLinger() time.Duration {
-	if rt.oneP.Load() && !onWorkerThread() {
-		return 50 * time.Microsecond
-	}
-	return 0
-}
-
-// noteJob is called by the worker for every Go job it starts.
-func (rt *Runtime) noteJob() {
-	rt.jobsSeen++
-	if rt.jobsSeen%256 == 0 {
-		rt.oneP.Store(runtime.GOMAXPROCS(0) == 1)
-	}
-}
-
-// Post queues fn to run on the worker and forgets it (fire and forget). Nobody
-// receives fn's outcome, so an error it returns is logged at Warn and a panic
-// at Error (log/slog: attributes runtime, job, error or panic and stack).
-func (rt *Runtime) Post(fn func() error) error {
-	if fn == nil {
-		return ErrInvalidArgument
-	}
-	j := &job{typed: posted(fn), rt: rt, post: true}
-	_, err := rt.submit(context.Background(), j, false)
-	return err
-}
-
 // CallC runs the C function fn, a qthr_fn (void *(*)(void *)), with arg on the
 // worker and returns its result. No Go code runs on the worker for it. arg is
 // handed to C: it must follow cgo's pointer-passing rules (C memory, or Go
@@ -487,46 +429,6 @@ func (rt *Runtime) OnWorker() bool {
 	return on
 }
 
-// Stats is a snapshot of a runtime's counters (qthr_stats).
-type Stats struct {
-	Submitted      uint64 // jobs accepted
-	Completed      uint64 // jobs that ran
-	Cancelled      uint64 // jobs resolved without running
-	QueueLen       uint64 // jobs queued now
-	QueueHighWater uint64 // most jobs ever queued at once
-	Expired        uint64 // jobs whose deadline passed before they started (also counted in Cancelled)
-}
-
-// Stats returns the runtime's counters. Exact when the runtime is quiescent;
-// after Close, the final counters.
-func (rt *Runtime) Stats() Stats {
-	if !rt.g.enter() {
-		if s := rt.final.Load(); s != nil {
-			return *s
-		}
-		return Stats{}
-	}
-	s, _ := rt.stats()
-	rt.g.exit()
-	runtime.KeepAlive(rt)
-	return s
-}
-
-func (rt *Runtime) stats() (Stats, bool) {
-	var out [6]C.uint64_t
-	if C.qthrgo_stats(rt.c, &out[0]) != 0 {
-		return Stats{}, false
-	}
-	return Stats{
-		Submitted:      uint64(out[0]),
-		Completed:      uint64(out[1]),
-		Cancelled:      uint64(out[2]),
-		QueueLen:       uint64(out[3]),
-		QueueHighWater: uint64(out[4]),
-		Expired:        uint64(out[5]),
-	}, true
-}
-
 // Shutdown stops the runtime: new submits fail with ErrShutdown at once, and
 // so do goroutines waiting for room; queued jobs run (Drain) or resolve as
 // ErrCancelled (Cancel), a running job finishes, OnStop runs on the worker and
@@ -545,6 +447,7 @@ func (rt *Runtime) Shutdown(mode ShutdownMode) error {
 		return ErrWouldDeadlock
 	}
 	rt.closeOnce.Do(func() { close(rt.closing) })
+	rt.laneShutdown(mode)
 	st := Status(C.qthr_shutdown(rt.c, C.qthr_shutdown_mode(mode)))
 	runtime.KeepAlive(rt)
 	if st == StatusOK {

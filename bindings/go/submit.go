@@ -2,9 +2,15 @@
 
 package qthr
 
+/*
+#include "glue.h"
+*/
+import "C"
+
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"time"
 )
 
@@ -34,6 +40,7 @@ func (rt *Runtime) submitFuture(ctx context.Context, j *job) (*Future, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	j.counted = true // see lane.go: no lane call may overtake it
 	cf, err := rt.submit(ctx, j, true)
 	if err != nil {
 		return nil, err
@@ -115,4 +122,102 @@ func (j *job) setOptions(opts SubmitOptions) error {
 		j.priority = 1
 	}
 	return nil
+}
+
+// submit queues the asynchronous job j and returns its C future (nil unless
+// wantFuture: fire and forget). On a full queue it waits for room parked in Go
+// (unless the runtime is nonblocking or this is a worker thread), giving up
+// when ctx ends or the runtime shuts down.
+func (rt *Runtime) submit(ctx context.Context, j *job, wantFuture bool) (*C.qthr_future, error) {
+	arg := slotGet(j)
+	if arg == 0 {
+		return nil, ErrNoMemory
+	}
+	j.arg, j.async = arg, true
+	j.state.Store(jobQueued)
+	if j.counted {
+		// Before the job is visible to the worker, which takes it off.
+		rt.asyncPending.Add(1)
+	}
+	var w *roomWaiter
+	var retry time.Duration
+	for {
+		if !rt.g.enter() {
+			rt.room.leave(w, false)
+			rt.unsubmit(j)
+			return nil, ErrShutdown
+		}
+		var cf *C.qthr_future
+		var out **C.qthr_future
+		if wantFuture {
+			out = &cf
+		}
+		st := Status(C.qthrgo_submit(rt.c, C.uintptr_t(arg), C.int64_t(j.deadlineNs), C.uint32_t(j.priority),
+			out, C.int64_t(rt.submitLinger())))
+		rt.g.exit()
+		runtime.KeepAlive(rt)
+		if st == StatusOK {
+			rt.room.leave(w, false)
+			return cf, nil
+		}
+		if st != StatusQueueFull || rt.nonblocking || onWorkerThread() {
+			rt.room.leave(w, false)
+			rt.unsubmit(j)
+			return nil, statusErr(st)
+		}
+		if w == nil {
+			w = rt.room.register() // then retry once before sleeping
+			continue
+		}
+		if err := rt.room.wait(ctx, w, rt.closing, &retry); err != nil {
+			rt.unsubmit(j)
+			return nil, err
+		}
+		w = nil
+	}
+}
+
+// unsubmit releases what submit took for a job that was not queued.
+func (rt *Runtime) unsubmit(j *job) {
+	if j.counted {
+		rt.asyncPending.Add(-1)
+	}
+	slotPut(j.arg)
+}
+
+// submitLinger is how long a submit stays in C after queuing, waiting for the
+// job to finish (it returns sooner if it does), when GOMAXPROCS is 1. There
+// the worker's callback into Go needs the one P: while the submitter is in C
+// the worker can take it (and the submitter take it back when the worker
+// returns to C); once the submitter runs Go code again, whichever side comes
+// second waits for the Go scheduler's monitor to move the P, 20 us to 10 ms.
+// So a short job is best left to finish while its submitter is still in C.
+//
+// runtime.GOMAXPROCS takes the scheduler's lock: not on every submit. The
+// worker refreshes rt.oneP every 256 jobs (it alone counts them), New sets it.
+func (rt *Runtime) submitLinger() time.Duration {
+	if rt.oneP.Load() && !onWorkerThread() {
+		return 50 * time.Microsecond
+	}
+	return 0
+}
+
+// noteJob is called by the worker for every Go job it starts.
+func (rt *Runtime) noteJob() {
+	rt.jobsSeen++
+	if rt.jobsSeen%256 == 0 {
+		rt.oneP.Store(runtime.GOMAXPROCS(0) == 1)
+	}
+}
+
+// Post queues fn to run on the worker and forgets it (fire and forget). Nobody
+// receives fn's outcome, so an error it returns is logged at Warn and a panic
+// at Error (log/slog: attributes runtime, job, error or panic and stack).
+func (rt *Runtime) Post(fn func() error) error {
+	if fn == nil {
+		return ErrInvalidArgument
+	}
+	j := &job{typed: posted(fn), rt: rt, post: true, counted: true}
+	_, err := rt.submit(context.Background(), j, false)
+	return err
 }

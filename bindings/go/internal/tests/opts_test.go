@@ -150,7 +150,7 @@ func TestSubmitOptsDeadline(t *testing.T) {
 	if ran.Load() {
 		t.Fatal("an expired job ran")
 	}
-	if st := rt.Stats(); st.Expired != 2 || st.Cancelled < 2 || st.Submitted != st.Completed+st.Cancelled {
+	if st := settledStats(rt); st.Expired != 2 || st.Cancelled < 2 || st.Submitted != st.Completed+st.Cancelled {
 		t.Fatalf("stats %+v; want 2 expired, counted in cancelled too", st)
 	}
 	if _, err := rt.SubmitOpts(func() (any, error) { return nil, nil }, qthr.SubmitOptions{Deadline: -time.Second}); !errors.Is(err, qthr.ErrInvalidArgument) || !strings.Contains(err.Error(), "Deadline") {
