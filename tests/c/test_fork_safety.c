@@ -74,6 +74,15 @@ static int reap(pid_t pid, unsigned ms) {
     pid_t got = waitpid(pid, &status, WNOHANG);
     if (got == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
     if (tu_now_ns() > until) {
+      /* A hung child is a bug to find: its threads' stacks (if gdb is installed) go to
+       * stderr, which ctest --output-on-failure shows, before it is killed. */
+      char cmd[200];
+      snprintf(cmd, sizeof cmd,
+               "command -v gdb >/dev/null 2>&1 && timeout 60 gdb -p %d -batch -nx "
+               "-ex 'thread apply all bt' 1>&2 2>/dev/null",
+               (int)pid);
+      fprintf(stderr, "  child %d hung; its stacks:\n", (int)pid);
+      if (system(cmd) != 0) fprintf(stderr, "  (no gdb, or it could not attach)\n");
       kill(pid, SIGKILL);
       waitpid(pid, &status, 0);
       return -1;
