@@ -48,7 +48,7 @@ static void *logger(void *p) {
 }
 
 static int child_main(qthr_runtime *inherited) {
-  alarm(20);
+  alarm(40); /* after the parent's 20 s limit, so that a hung child's stacks can be taken */
   if (qthr_call(inherited, noop, NULL, NULL) != QTHR_FORKED) return 10;
   qthr_set_log_callback(QTHR_LOG_INFO, NULL, NULL);
   qthr_set_log_callback(QTHR_LOG_INFO, log_sink, NULL);
