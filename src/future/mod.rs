@@ -2,6 +2,7 @@
 //! `Continuation`), the completion slot's state machine (`slot.rs`), and the
 //! future handle with its waiting policy (`handle.rs`).
 
+mod deadline;
 mod handle;
 mod slot;
 

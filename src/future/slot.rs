@@ -16,6 +16,7 @@
 //! a time: the submitter fills it before publishing it through the queue, the
 //! worker writes the result before the resolving RMW.
 
+use super::deadline;
 use super::{Continuation, Job, Outcome};
 use crate::park;
 use crate::sync::{AtomicU32, Mutex, Ordering};
@@ -541,28 +542,3 @@ fn resolved_unstarted(state: u32) -> Outcome {
 const _: () = assert!(std::mem::size_of::<Slot>() == 128);
 #[cfg(not(loom))]
 const _: () = assert!(std::mem::offset_of!(Slot, fork_gen) == 64);
-
-/// Deadlines as nanoseconds since a process-wide epoch (plus one, so that 0
-/// means none): 8 bytes in the slot instead of an `Option<Instant>`'s 16.
-mod deadline {
-    use std::sync::OnceLock;
-    use std::time::{Duration, Instant};
-
-    fn epoch() -> Instant {
-        static EPOCH: OnceLock<Instant> = OnceLock::new();
-        *EPOCH.get_or_init(Instant::now)
-    }
-
-    pub(super) fn encode(d: Instant) -> u64 {
-        let ns = d.saturating_duration_since(epoch()).as_nanos();
-        u64::try_from(ns).unwrap_or(u64::MAX - 1) + 1
-    }
-
-    pub(super) fn decode(v: u64) -> Option<Instant> {
-        (v != 0).then(|| epoch() + Duration::from_nanos(v - 1))
-    }
-
-    pub(super) fn now() -> u64 {
-        encode(Instant::now())
-    }
-}

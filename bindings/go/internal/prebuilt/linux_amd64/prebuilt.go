@@ -11,10 +11,10 @@ const Version = "0.2.0"
 
 // InputsSHA256 is the sha256 of inputs.txt: one "sha256  path" line per source
 // file of the core (src/, Cargo.toml, Cargo.lock, include/qthr.h).
-const InputsSHA256 = "b64a9f864b9aee8bbc8a960c190cf53c66c7fbd2c278e1a4020fd4e09fd22c9b"
+const InputsSHA256 = "a0424d9c2467790cd20676796d478439781b91fe89f00c502b3f4528d89487f0"
 
 // ArchiveSHA256 is the sha256 of libqthr.a.
-const ArchiveSHA256 = "8c48064f474dec43ba81e73a6afdc4693ed363ec29e022e9ae44a6fb5ac09102"
+const ArchiveSHA256 = "a96113860ad8d7a5e7a91e13d97319d0c5be899304fd5b1f729b84cedeb8095f"
 
 // HeaderSHA256 is the sha256 of ../include/qthr.h, the header copy package qthr compiles against.
 const HeaderSHA256 = "98f9cdbdaf367ac6499025c4404f887e6ac710be437c98cb1021ee3ea3bac6f3"
