@@ -16,9 +16,7 @@ fn every_job_runs_on_the_one_worker_and_none_is_lost() {
     let rt = Arc::new(Runtime::builder().thread_name("engine").build().unwrap());
     let worker = rt.call(|| thread::current().id()).unwrap();
     assert_eq!(
-        rt.call(|| thread::current().name().map(str::to_owned))
-            .unwrap()
-            .as_deref(),
+        rt.call(common::os_thread_name).unwrap().as_deref(),
         Some("engine")
     );
     // An unsynchronised engine: a plain counter only the worker may touch.
@@ -95,7 +93,7 @@ fn hooks_run_on_the_worker_around_all_jobs() {
         .on_start(move || {
             l1.lock()
                 .unwrap()
-                .push(format!("start {:?}", thread::current().name()));
+                .push(format!("start {:?}", common::os_thread_name()));
             Ok::<(), String>(())
         })
         .on_stop(move || l2.lock().unwrap().push("stop".into()))
@@ -153,9 +151,7 @@ fn long_thread_names_are_truncated() {
         .thread_name("a-very-long-engine-name")
         .build()
         .unwrap();
-    let name = rt
-        .call(|| thread::current().name().unwrap().to_owned())
-        .unwrap();
+    let name = rt.call(|| common::os_thread_name().unwrap()).unwrap();
     assert_eq!(name, "a-very-long-eng");
 }
 
@@ -247,11 +243,8 @@ fn runtimes_calling_each_other_do_not_deadlock() {
         .call(move || {
             let a3 = a2.clone();
             // A's worker waits for B, whose job calls back into A.
-            b2.call(move || {
-                a3.call(|| thread::current().name().unwrap().to_owned())
-                    .unwrap()
-            })
-            .unwrap()
+            b2.call(move || a3.call(|| common::os_thread_name().unwrap()).unwrap())
+                .unwrap()
         })
         .unwrap();
     assert_eq!(v, "a");
@@ -444,7 +437,7 @@ unsafe fn record(data: [*mut c_void; 2], outcome: Outcome) {
     let log = unsafe { &*(data[0] as *const Mutex<Vec<(Outcome, Option<String>)>>) };
     log.lock()
         .unwrap()
-        .push((outcome, thread::current().name().map(str::to_owned)));
+        .push((outcome, common::os_thread_name()));
 }
 
 #[test]
@@ -477,10 +470,7 @@ fn continuations_run_exactly_once_on_the_right_thread() {
         assert_eq!(l.len(), 2);
         assert_eq!(
             l[0],
-            (
-                Outcome::Done(7 as *mut c_void),
-                thread::current().name().map(str::to_owned)
-            )
+            (Outcome::Done(7 as *mut c_void), common::os_thread_name())
         );
     }
     log.lock().unwrap().clear();

@@ -27,6 +27,13 @@ fn fork_lock() -> std::sync::RwLockWriteGuard<'static, ()> {
     FORK_LOCK.write().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Held by the tests that set the process-wide log callback, so that one's
+/// "off" cannot land between another's set and the record it waits for.
+static LOG_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+fn log_lock() -> std::sync::MutexGuard<'static, ()> {
+    LOG_LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Runs `f` in a forked child with a deadline. Returns the child's exit code,
 /// or Err(description) if it crashed or hung.
 fn in_child(secs: u64, f: impl FnOnce() -> i32) -> Result<i32, String> {
@@ -156,7 +163,9 @@ fn null_pointers_everywhere() {
         let mut s = std::mem::zeroed::<qthr_stats>();
         s.size = std::mem::size_of::<qthr_stats>();
         assert_eq!(qthr_get_stats(ptr::null(), &mut s), QTHR_INVALID_ARGUMENT);
+        let log_guard = log_lock();
         qthr_set_log_callback(5, None, ptr::null_mut()); // off
+        drop(log_guard);
 
         // A live runtime, NULL everything else.
         let rt = init(None).unwrap();
@@ -544,6 +553,7 @@ unsafe extern "C" fn log_count(ctx: *mut c_void, _level: qthr_log_level, msg: *c
 #[test]
 fn log_callback_levels_out_of_range() {
     let _fork_guard = shared_lock();
+    let _log_guard = log_lock();
     static N: AtomicUsize = AtomicUsize::new(0);
     let ctx = &N as *const AtomicUsize as *mut c_void;
     // SAFETY: a valid callback and context; levels out of range are clamped.
@@ -962,4 +972,46 @@ fn fork_during_load_never_hangs_the_child() {
         unsafe { qthr_free(rt.0) };
         assert_eq!(r, Ok(0), "fork round {round}");
     }
+}
+
+/// A fork() taken while another thread of the parent is ending: a `std::thread`
+/// takes a lock of Rust's standard library as it exits (its table of stack
+/// guards), and a child forked while a parent thread held it hung at the exit
+/// of any `std::thread` of its own, its qthr worker included (seen: 2 children
+/// in 20,000 forks of the C fork storm, both in std's `drop_handler`). qthr's
+/// workers are not `std::thread`s, so the child's runtime starts, runs and
+/// stops whatever the parent's threads were doing.
+#[test]
+fn fork_while_parent_threads_exit_never_hangs_the_child() {
+    let _fork_guard = fork_lock();
+    let _d = watchdog("fork_while_parent_threads_exit_never_hangs_the_child", 300);
+    let forks = scaled(2000).max(20);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                while !stop.load(SeqCst) {
+                    // Threads that end at once: their exits take std's lock.
+                    std::thread::spawn(|| {}).join().unwrap();
+                }
+            });
+        }
+        for round in 0..forks {
+            let r = in_child(10, || {
+                // SAFETY: a runtime of the child's own, used and freed here.
+                unsafe {
+                    let Ok(rt) = init(None) else { return 1 };
+                    let mut out = ptr::null_mut();
+                    let st = qthr_call(rt, Some(ident), 7 as *mut c_void, &mut out);
+                    qthr_free(rt);
+                    (st != QTHR_OK || out as usize != 7) as i32 * 2
+                }
+            });
+            if r != Ok(0) {
+                stop.store(true, SeqCst);
+                panic!("fork round {round}: {r:?}");
+            }
+        }
+        stop.store(true, SeqCst);
+    });
 }

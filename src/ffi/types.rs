@@ -124,7 +124,9 @@ pub struct qthr_config {
     /// sizeof(qthr_config), set by qthr_config_init.
     pub size: usize,
     /// The worker thread's name; NULL means "qthr". Truncated to the OS limit
-    /// (15 bytes on Linux). Copied by qthr_init.
+    /// (15 bytes on Linux). Copied by qthr_init. The worker is a pthread with
+    /// the default attributes (its stack size is the process's default for
+    /// new threads: RLIMIT_STACK, usually 8 MiB).
     pub thread_name: *const c_char,
     /// How many jobs may be queued at once: 1 ..= 16777216 (default 4096).
     pub queue_capacity: usize,

@@ -7,6 +7,7 @@
 
 mod config;
 mod reentry;
+mod thread;
 mod worker;
 
 /// The future handle (defined with the futures; here for `runtime::FutureRef` users).
@@ -27,6 +28,7 @@ use std::ffi::c_void;
 use std::sync::atomic::AtomicPtr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use thread::OsThread;
 
 /// A running runtime (the owning handle). Dropping it shuts the runtime down
 /// with `Drain` and joins the worker (see `Drop`).
@@ -68,9 +70,9 @@ impl Executor {
         };
         let shared = Arc::new(Shared::new(queue, nonblocking, name.clone(), on_interrupt));
         let worker = shared.clone();
-        let spawned = std::thread::Builder::new()
-            .name(name.clone())
-            .spawn(move || worker::worker_main(worker, cpu, on_start, on_stop));
+        let spawned = OsThread::spawn(&name, move || {
+            worker::worker_main(worker, cpu, on_start, on_stop)
+        });
         let handle = match spawned {
             Ok(h) => h,
             Err(e) => {
@@ -102,7 +104,7 @@ impl Executor {
                 Ok(Executor { shared })
             }
             Err(why) => {
-                let _ = handle.join();
+                handle.join();
                 log::error!("qthr '{name}': start failed: {why}");
                 Err(Error::StartFailed)
             }
@@ -288,9 +290,7 @@ impl Executor {
         })?;
         let mut join = self.shared.join.lock();
         if let Some(handle) = join.take() {
-            if handle.join().is_err() {
-                log::error!("qthr '{}': the worker thread panicked", self.shared.name);
-            }
+            handle.join();
             log::info!("qthr '{}': worker stopped", self.shared.name);
         }
         Ok(())
@@ -341,13 +341,13 @@ impl Drop for Executor {
 struct Abandoned {
     _shared: Arc<Shared>,
     /// The parent's worker thread's handle (never joined: not in this process).
-    _handle: Option<std::thread::JoinHandle<()>>,
+    _handle: Option<OsThread>,
     next: *mut Abandoned,
 }
 
 static ABANDONED: AtomicPtr<Abandoned> = AtomicPtr::new(std::ptr::null_mut());
 
-fn abandon(shared: Arc<Shared>, handle: Option<std::thread::JoinHandle<()>>) {
+fn abandon(shared: Arc<Shared>, handle: Option<OsThread>) {
     let node = match crate::alloc::try_box(Abandoned {
         _shared: shared,
         _handle: handle,

@@ -4,6 +4,7 @@
 
 use super::config::{InterruptHook, StartHook, StopHook};
 use super::reentry;
+use super::thread::OsThread;
 use crate::doorbell::Doorbell;
 use crate::error::Error;
 use crate::fork;
@@ -20,7 +21,6 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 /// After this many jobs in a row from the calls lane, the worker takes one
 /// from its main lane if it has one: another runtime's worker flooding the
@@ -44,7 +44,7 @@ pub(crate) struct Shared {
     pub(crate) fork_gen: u64,
     pub(crate) name: String,
     pub(crate) counters: WorkerCounters,
-    pub(crate) join: Mutex<Option<JoinHandle<()>>>,
+    pub(crate) join: Mutex<Option<OsThread>>,
     /// The CPU the worker last went idle on (-1: unknown). Callers on that
     /// CPU yield instead of spinning (a spinning caller would keep the worker
     /// it waits for off the CPU). Written only when it changes.

@@ -78,3 +78,18 @@ impl Rng {
         self.below(one_in) == 0
     }
 }
+
+/// The calling thread's OS name (what `top`, gdb and `/proc` show), as the
+/// worker's `thread_name` sets it. qthr's workers are not `std::thread`s (see
+/// src/runtime/thread.rs), so `std::thread::current().name()` is `None` there.
+pub fn os_thread_name() -> Option<String> {
+    let mut buf = [0 as libc::c_char; 64];
+    // SAFETY: a writable buffer of the given length, for the calling thread.
+    let rc = unsafe { libc::pthread_getname_np(libc::pthread_self(), buf.as_mut_ptr(), buf.len()) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: pthread_getname_np wrote a NUL-terminated string into `buf`.
+    let name = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
+    Some(name.to_string_lossy().into_owned())
+}
