@@ -6,7 +6,7 @@
 //! runtime or an unresolved inherited future fails fast with `Error::Forked`.
 //!
 //! The process-wide locks (the parking lot's buckets, the list of workers
-//! waiting for each other's exit, the log sink) are taken by the prepare
+//! waiting for each other's exit, the log sink, the list of slot caches) are taken by the prepare
 //! handler, so that no other thread holds one at the instant of the fork, and
 //! released after it: in the parent as they are, in the child reset together
 //! with what only the parent's threads were using (parked threads, spin
@@ -26,6 +26,7 @@ extern "C" fn prepare() {
     // Leaf locks last: nothing takes another lock while holding a bucket.
     crate::runtime::fork_hooks::prepare();
     crate::log_bridge::fork_prepare();
+    crate::pool::fork_hooks::prepare();
     #[cfg(not(loom))]
     crate::park::fork_hooks::fork_prepare();
 }
@@ -33,6 +34,7 @@ extern "C" fn prepare() {
 extern "C" fn parent() {
     #[cfg(not(loom))]
     crate::park::fork_hooks::fork_parent();
+    crate::pool::fork_hooks::parent();
     crate::log_bridge::fork_parent();
     crate::runtime::fork_hooks::parent();
 }
@@ -46,6 +48,7 @@ extern "C" fn child() {
         crate::park::fork_hooks::lot_child();
         crate::park::fork_hooks::spin_child();
     }
+    crate::pool::fork_hooks::child();
     crate::log_bridge::fork_child();
     crate::runtime::fork_hooks::child();
 }

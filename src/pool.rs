@@ -6,6 +6,7 @@
 
 use crate::fork;
 use crate::future::Slot;
+use crate::park::lock::ForkLock;
 use crate::ring::Ring;
 use std::cell::RefCell;
 use std::ptr;
@@ -111,6 +112,8 @@ fn global() -> Option<&'static Ring<*mut Slot>> {
     }
 }
 
+/// A thread's cache; its buffer, allocated once with room for `LOCAL_CAP`
+/// slots and never grown, is listed in `CACHES` while the thread lives.
 struct Local(Vec<SlotBox>);
 
 impl Drop for Local {
@@ -119,6 +122,45 @@ impl Drop for Local {
         for s in self.0.drain(..) {
             give_global(s);
         }
+        if self.0.capacity() != 0 {
+            let buf = self.0.as_ptr() as usize;
+            let mut caches = CACHES.lock();
+            if let Some(i) = caches.iter().position(|&b| b == buf) {
+                caches.swap_remove(i);
+            }
+        }
+    }
+}
+
+/// The buffers of the threads' caches. Only leak checkers read it: in a fork
+/// child, the caches of the parent's other threads are pointed to only from
+/// those threads' TLS, which no thread of the child has, and would be reported
+/// lost; listed here they stay reachable (the child keeps the list as it is).
+static CACHES: ForkLock<Vec<usize>> = ForkLock::new(Vec::new());
+
+/// Gives `l` its buffer (false if there is no memory for it), and lists it.
+fn allocate_cache(l: &mut Local) -> bool {
+    if l.0.try_reserve_exact(LOCAL_CAP).is_err() {
+        return false;
+    }
+    let mut caches = CACHES.lock();
+    // No memory for the entry: the cache works all the same, unlisted.
+    if caches.try_reserve(1).is_ok() {
+        caches.push(l.0.as_ptr() as usize);
+    }
+    true
+}
+
+/// The atfork handlers' part for the list of caches: a leaf lock.
+pub(crate) mod fork_hooks {
+    pub(crate) fn prepare() {
+        super::CACHES.fork_prepare();
+    }
+    pub(crate) fn parent() {
+        super::CACHES.fork_parent();
+    }
+    pub(crate) fn child() {
+        super::CACHES.fork_child(|_| {});
     }
 }
 
@@ -126,13 +168,30 @@ thread_local! {
     static LOCAL: RefCell<Local> = const { RefCell::new(Local(Vec::new())) };
 }
 
+/// Runs `f` on the calling thread's cache; None during thread-local teardown,
+/// in a nested borrow, or on a worker thread.
+///
+/// Workers keep no cache (their slots go to and come from the global ring):
+/// a fork child of a process whose worker was running has no such thread, and
+/// a cache reachable only from that thread's TLS, with the destructor glibc
+/// lists for it, would be reported lost by the child's leak checker. It costs
+/// the worker nothing in steady state: it frees the slots of fire-and-forget
+/// jobs but seldom takes any, so its cache was full, and every slot it freed
+/// went to the global ring anyway.
+fn with_local<R>(f: impl FnOnce(&mut Local) -> R) -> Option<R> {
+    if !crate::runtime::current_worker().is_null() {
+        return None;
+    }
+    LOCAL
+        .try_with(|l| l.try_borrow_mut().ok().map(|mut l| f(&mut l)))
+        .ok()
+        .flatten()
+}
+
 /// Takes a slot: the thread's cache, else the global ring, else a new one;
 /// None if a new one cannot be allocated.
 pub(crate) fn take() -> Option<SlotBox> {
-    let cached = LOCAL
-        .try_with(|l| l.try_borrow_mut().ok().and_then(|mut l| l.0.pop()))
-        .ok()
-        .flatten();
+    let cached = with_local(|l| l.0.pop()).flatten();
     cached
         .or_else(|| {
             // SAFETY: the global ring holds only slots given up by `give_global`.
@@ -190,15 +249,13 @@ pub(crate) fn take_many(n: usize) -> Option<Chain> {
     // The thread's cache in one borrow: a batch would otherwise pay the
     // thread-local lookup and the borrow once per slot (a third of a batch
     // submit's instructions).
-    let _ = LOCAL.try_with(|l| {
-        if let Ok(mut l) = l.try_borrow_mut() {
-            let k = n.min(SMALL).min(l.0.len());
-            let start = l.0.len() - k;
-            for (dst, slot) in chain.small.iter_mut().zip(l.0.drain(start..)) {
-                *dst = Some(slot);
-            }
-            chain.len = k;
+    with_local(|l| {
+        let k = n.min(SMALL).min(l.0.len());
+        let start = l.0.len() - k;
+        for (dst, slot) in chain.small.iter_mut().zip(l.0.drain(start..)) {
+            *dst = Some(slot);
         }
+        chain.len = k;
     });
     for _ in chain.len..n {
         let slot = take()?; // `chain` gives back what it holds on the way out
@@ -227,14 +284,10 @@ fn give_global(slot: SlotBox) {
 /// Returns a slot nobody references any more.
 pub(crate) fn give(slot: SlotBox) {
     let mut slot = Some(slot);
-    // try_with fails during thread-local teardown; the slot then goes global.
-    let _ = LOCAL.try_with(|l| {
-        if let Ok(mut l) = l.try_borrow_mut() {
-            if l.0.len() < LOCAL_CAP
-                && (l.0.capacity() != 0 || l.0.try_reserve_exact(LOCAL_CAP).is_ok())
-            {
-                l.0.extend(slot.take());
-            }
+    // Without a cache (see `with_local`) the slot goes global.
+    with_local(|l| {
+        if l.0.len() < LOCAL_CAP && (l.0.capacity() != 0 || allocate_cache(l)) {
+            l.0.extend(slot.take());
         }
     });
     if let Some(s) = slot {

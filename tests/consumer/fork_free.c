@@ -4,12 +4,32 @@
  * must return QTHR_FORKED, and a runtime of its own must work. */
 #include <qthr.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 static void *job(void *arg) { return arg; }
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;
+static int g_stage; /* 1: the user thread has used qthr; 2: it may return */
+
+/* Another thread of the parent that used qthr (its slot cache holds the slot of its
+ * future) and is still alive at the fork: the child has no such thread. */
+static void *user_thread(void *p) {
+  qthr_future *mine = NULL;
+  if (qthr_submit((qthr_runtime *)p, job, NULL, &mine) != QTHR_OK) return p;
+  qthr_wait(mine, -1, NULL);
+  qthr_future_free(mine);
+  pthread_mutex_lock(&g_lock);
+  g_stage = 1;
+  pthread_cond_broadcast(&g_cond);
+  while (g_stage != 2) pthread_cond_wait(&g_cond, &g_lock);
+  pthread_mutex_unlock(&g_lock);
+  return NULL;
+}
 
 int main(void) {
   qthr_runtime *rt = NULL;
@@ -19,7 +39,17 @@ int main(void) {
   pid_t pid;
   if (qthr_init(NULL, &rt) != QTHR_OK) return 2;
   if (qthr_submit(rt, job, (void *)1, &f) != QTHR_OK || qthr_wait(f, -1, &r) != QTHR_OK) return 3;
+  /* A fire-and-forget job: the worker frees its slot into its own cache, so the worker
+   * thread has a TLS destructor registered at the fork (glibc's list of them is one of the
+   * two blocks the suppression files name). */
+  for (int i = 0; i < 8; i++)
+    if (qthr_submit(rt, job, NULL, NULL) != QTHR_OK) return 4;
   if (qthr_call(rt, job, NULL, NULL) != QTHR_OK) return 4;
+  pthread_t user;
+  if (pthread_create(&user, NULL, user_thread, rt) != 0) return 4;
+  pthread_mutex_lock(&g_lock);
+  while (g_stage != 1) pthread_cond_wait(&g_cond, &g_lock);
+  pthread_mutex_unlock(&g_lock);
   fflush(NULL);
   pid = fork();
   if (pid < 0) return 5;
@@ -32,6 +62,11 @@ int main(void) {
     qthr_free(own);
     exit(bad ? 10 : 0); /* exit, not _exit: LeakSanitizer checks from an atexit handler */
   }
+  pthread_mutex_lock(&g_lock);
+  g_stage = 2;
+  pthread_cond_broadcast(&g_cond);
+  pthread_mutex_unlock(&g_lock);
+  pthread_join(user, NULL);
   if (waitpid(pid, &status, 0) != pid) return 6;
   qthr_future_free(f);
   qthr_free(rt);
