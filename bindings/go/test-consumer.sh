@@ -91,7 +91,9 @@ check_binary() { # binary, what
   local out
   out="$(plain "$1")" || fail "$2: the program failed"
   [[ "$out" == "consumer ok: qthr "*" result 42" ]] || fail "$2: unexpected output: $out"
-  if ldd "$1" 2>/dev/null | grep -q qthr; then fail "$2: the program needs a shared libqthr: $(ldd "$1")"; fi
+  local deps
+  deps="$(ldd "$1" 2>/dev/null || true)"
+  if grep -q qthr <<<"$deps"; then fail "$2: the program needs a shared libqthr: $deps"; fi
   echo "consumer test: $2: $out (no libqthr.so needed)"
 }
 
@@ -158,7 +160,10 @@ if command -v cmake >/dev/null && command -v pkg-config >/dev/null; then
      go build -tags qthr_system -o app-system .) || fail "go build -tags qthr_system (pkg-config)"
   out="$(plain "$tmp/c1/app-system")" || fail "qthr_system: the program failed"
   [[ "$out" == "consumer ok: qthr "*" result 42" ]] || fail "qthr_system: unexpected output: $out"
-  ldd "$tmp/c1/app-system" | grep -q "libqthr.so.0 => $libdir/" || fail "qthr_system: not linked to $libdir: $(ldd "$tmp/c1/app-system")"
+  # ldd's output in a variable first: with pipefail, grep -q leaving at the
+  # first match can kill ldd with SIGPIPE and fail a pipeline that matched.
+  deps="$(ldd "$tmp/c1/app-system")"
+  grep -q "libqthr.so.0 => $libdir/" <<<"$deps" || fail "qthr_system: not linked to $libdir: $deps"
   echo "consumer test: -tags qthr_system (pkg-config, installed in $tmp/prefix): $out"
 else
   echo "consumer test: -tags qthr_system skipped (no cmake or pkg-config)"
