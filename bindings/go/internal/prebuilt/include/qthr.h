@@ -154,7 +154,9 @@ typedef struct qthr_config {
   // sizeof(qthr_config), set by qthr_config_init.
   size_t size;
   // The worker thread's name; NULL means "qthr". Truncated to the OS limit
-  // (15 bytes on Linux). Copied by qthr_init.
+  // (15 bytes on Linux). Copied by qthr_init. The worker is a pthread with
+  // the default attributes (its stack size is the process's default for
+  // new threads: RLIMIT_STACK, usually 8 MiB).
   const char *thread_name;
   // How many jobs may be queued at once: 1 ..= 16777216 (default 4096).
   size_t queue_capacity;

@@ -11,13 +11,13 @@ const Version = "0.2.0"
 
 // InputsSHA256 is the sha256 of inputs.txt: one "sha256  path" line per source
 // file of the core (src/, Cargo.toml, Cargo.lock, include/qthr.h).
-const InputsSHA256 = "a0424d9c2467790cd20676796d478439781b91fe89f00c502b3f4528d89487f0"
+const InputsSHA256 = "be09690a095f580a42d5789b4d6e8a6081669c15b2eb07f36c2c8b0318115884"
 
 // ArchiveSHA256 is the sha256 of libqthr.a.
-const ArchiveSHA256 = "a96113860ad8d7a5e7a91e13d97319d0c5be899304fd5b1f729b84cedeb8095f"
+const ArchiveSHA256 = "9f5b59baee6fd213b4a17b2f1eab29748d6bd6b5bc559e48c9ef75b99fa223e5"
 
 // HeaderSHA256 is the sha256 of ../include/qthr.h, the header copy package qthr compiles against.
-const HeaderSHA256 = "98f9cdbdaf367ac6499025c4404f887e6ac710be437c98cb1021ee3ea3bac6f3"
+const HeaderSHA256 = "0f9cb53853c120ba93ef3c5236159d46abfaa7fea80bcc0cdf6791cdffbddeb8"
 
 // Toolchain is the compiler that built the archive.
 const Toolchain = "rustc 1.95.0 (59807616e 2026-04-14)"
