@@ -19,10 +19,17 @@ LONG_QUERY = ("with recursive c(x) as (select 1 union all select x + 1 from c) "
               "select count(*) from c")
 
 
+# A child started by a shell without job control (a background job, nohup in a
+# script) inherits SIGINT ignored, and Python then installs no KeyboardInterrupt
+# handler: these children restore it first, as an interactive program would have it.
+SIGINT_DEFAULT = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+
+
 def start_py(code):
     env = dict(os.environ)
     env["PYTHONPATH"] = PKG_ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.Popen([sys.executable, "-u", "-c", textwrap.dedent(code)], env=env,
+    return subprocess.Popen([sys.executable, "-u", "-c", SIGINT_DEFAULT + textwrap.dedent(code)],
+                            env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -37,13 +44,14 @@ def interrupt_when_ready(proc, signals=1, gap=0.3):
     for _ in range(signals - 1):
         time.sleep(gap)
         proc.send_signal(signal.SIGINT)
-    first = proc.stdout.readline()
-    dt = time.monotonic() - t0
-    # read the rest through the same buffered file objects (communicate() would
-    # read the raw pipes and lose what readline() has already buffered)
+    # a child that never reacts is killed, and the test fails instead of hanging
     timer = threading.Timer(60, proc.kill)
     timer.start()
     try:
+        first = proc.stdout.readline()
+        dt = time.monotonic() - t0
+        # read the rest through the same buffered file objects (communicate() would
+        # read the raw pipes and lose what readline() has already buffered)
         out = proc.stdout.read()
         err = proc.stderr.read()
         proc.wait()

@@ -176,8 +176,10 @@ def test_library_search_order():
 
 
 def test_ctrl_c_interrupts_a_main_thread_waiting_on_a_future():
+    # SIGINT restored first: a shell without job control starts children with it ignored
     proc = run_py("""
         import os, signal, threading, time, qthr
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         rt = qthr.Runtime()
         fut = rt.submit(time.sleep, 1.5)
         threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
