@@ -184,8 +184,9 @@ impl Mailbox {
     }
 
     /// Caller, after `post` gave `ticket`: waits for the outcome (spinning,
-    /// yielding if `same_cpu`, then parking), reads it and acknowledges it.
-    pub(crate) fn wait(&self, ticket: Ticket, same_cpu: bool) -> Outcome {
+    /// yielding or parking at once if the worker is on this CPU: see
+    /// `park::wait_for_worker`), reads it and acknowledges it.
+    pub(crate) fn wait(&self, ticket: Ticket, worker: park::WorkerCpu) -> Outcome {
         let state = &self.line.state;
         // Acquire: pairs with the worker's release in `serve`. Nobody else can
         // move the word past DONE/CANCELLED before we acknowledge.
@@ -193,11 +194,7 @@ impl Mailbox {
             let p = state.load(Ordering::Acquire) & PHASE;
             p == DONE || p == CANCELLED
         };
-        let waited = if same_cpu {
-            park::yield_then(None, resolved)
-        } else {
-            park::spin_then_yield(park::CALLER_SPIN, None, resolved)
-        };
+        let waited = park::wait_for_worker(worker, None, resolved);
         if !waited {
             while !resolved() {
                 // The protocol of waiter.rs, announcement and condition in one
@@ -343,14 +340,20 @@ mod tests {
         assert!(m.has_request());
         let w = m.clone();
         let worker = std::thread::spawn(move || while !w.serve(run) {});
-        assert_eq!(m.wait(t, false), Outcome::Done(2 as *mut c_void));
+        assert_eq!(
+            m.wait(t, park::WorkerCpu::Other),
+            Outcome::Done(2 as *mut c_void)
+        );
         worker.join().unwrap();
         assert!(m.is_empty());
         // Claimable again, by anyone, once acknowledged.
         let t = m.post(&job(10)).unwrap();
         assert!(m.serve(run));
         assert!(m.post(&job(2)).is_none(), "outcome not read yet");
-        assert_eq!(m.wait(t, false), Outcome::Done(11 as *mut c_void));
+        assert_eq!(
+            m.wait(t, park::WorkerCpu::Other),
+            Outcome::Done(11 as *mut c_void)
+        );
         assert!(!m.serve(run), "nothing posted");
         m.close();
         assert!(m.post(&job(3)).is_none(), "closed");
@@ -371,7 +374,7 @@ mod tests {
             } else {
                 Outcome::Done(6 as *mut c_void)
             };
-            assert_eq!(m.wait(t, false), want);
+            assert_eq!(m.wait(t, park::WorkerCpu::Other), want);
             assert!(m.post(&job(1)).is_none());
         }
     }
@@ -386,7 +389,10 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(50));
             assert!(w.serve(run));
         });
-        assert_eq!(m.wait(t, false), Outcome::Done(8 as *mut c_void));
+        assert_eq!(
+            m.wait(t, park::WorkerCpu::Other),
+            Outcome::Done(8 as *mut c_void)
+        );
         worker.join().unwrap();
     }
 }

@@ -7,6 +7,7 @@ use super::slot::Slot;
 use super::{Continuation, Job, Outcome};
 use crate::error::Error;
 use crate::fork;
+use crate::park;
 use crate::pool::{self, SlotBox};
 use crate::runtime::{current_worker, Shared};
 use std::ffi::c_void;
@@ -57,7 +58,7 @@ impl FutureRef {
                 (a, b) => a.or(b),
             };
             // SAFETY: we hold a reference.
-            match unsafe { wait_slot_on(p, until, false) } {
+            match unsafe { wait_slot_on(p, until, park::WorkerCpu::Other) } {
                 Ok(o) => return outcome_result(o),
                 Err(Error::Timeout) if expires.is_some_and(|e| Instant::now() >= e) => {
                     // SAFETY: we hold a reference. If the job started meanwhile
@@ -182,15 +183,15 @@ pub(crate) unsafe fn release(p: *const Slot) {
 }
 
 /// Waits for a slot from any thread, choosing the strategy: on a worker see
-/// `Shared::wait_on_worker`; elsewhere spin, then park. `same_cpu`: the job's
-/// worker last ran on this CPU (yield at once instead of spinning).
+/// `Shared::wait_on_worker`; elsewhere spin, then park. `worker`: where the
+/// job's worker last went idle (see `park::wait_for_worker`).
 ///
 /// # Safety
 /// The caller holds a reference to (or owns) the live slot `p`.
 pub(crate) unsafe fn wait_slot_on(
     p: *const Slot,
     deadline: Option<Instant>,
-    same_cpu: bool,
+    worker: park::WorkerCpu,
 ) -> Result<Outcome, Error> {
     // SAFETY: the caller holds a reference to (or owns) the slot.
     let s = unsafe { &*p };
@@ -206,5 +207,5 @@ pub(crate) unsafe fn wait_slot_on(
         // which holds a reference to its Shared.
         return unsafe { &*me }.wait_on_worker(p, deadline);
     }
-    s.wait(deadline, same_cpu).ok_or(Error::Timeout)
+    s.wait(deadline, worker).ok_or(Error::Timeout)
 }

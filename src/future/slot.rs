@@ -448,18 +448,18 @@ impl Slot {
     /// Blocks the calling thread until the slot resolves or `deadline` passes:
     /// spins briefly, then parks. Returns the outcome, or None on timeout.
     ///
-    /// `same_cpu`: the job's worker last ran on the caller's CPU, so spinning
-    /// would only keep it off the CPU: yield at once instead.
-    pub(crate) fn wait(&self, deadline: Option<Instant>, same_cpu: bool) -> Option<Outcome> {
+    /// `worker`: where the job's worker last went idle (see
+    /// `park::wait_for_worker`).
+    pub(crate) fn wait(
+        &self,
+        deadline: Option<Instant>,
+        worker: park::WorkerCpu,
+    ) -> Option<Outcome> {
         if let Some(o) = self.outcome() {
             return Some(o);
         }
         let done = || self.phase() >= DONE;
-        let waited = if same_cpu {
-            park::yield_then(deadline, done)
-        } else {
-            park::spin_then_yield(park::CALLER_SPIN, deadline, done)
-        };
+        let waited = park::wait_for_worker(worker, deadline, done);
         if waited {
             return self.outcome();
         }

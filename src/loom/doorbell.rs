@@ -129,7 +129,7 @@ fn loom_doorbell_idle_worker_wakes_for_a_mailbox_call() {
                     return false;
                 };
                 wc.doorbell.ring(false);
-                check_handoff(wc.mailbox.wait(t, false), &pc);
+                check_handoff(wc.mailbox.wait(t, crate::park::WorkerCpu::Other), &pc);
                 true
             });
             let posted = if concurrent_shutdown {

@@ -57,7 +57,7 @@ fn loom_mailbox_two_callers_vs_worker() {
                     let Some(t) = m.post(&j) else {
                         return 0;
                     };
-                    match m.wait(t, false) {
+                    match m.wait(t, crate::park::WorkerCpu::Other) {
                         Outcome::Done(r) => assert_eq!(r, arg, "another caller's result"),
                         _ => panic!("nothing cancels here"),
                     }
@@ -101,7 +101,7 @@ fn loom_mailbox_post_vs_close_and_finish() {
             let (mc, pc) = (m.clone(), probe.clone());
             let caller = thread::spawn(move || {
                 let t = mc.post(&mailbox_job(&pc))?;
-                let h = mc.wait(t, false);
+                let h = mc.wait(t, crate::park::WorkerCpu::Other);
                 let cancelled = h == Outcome::Cancelled;
                 check_handoff(h, &pc);
                 Some(cancelled)

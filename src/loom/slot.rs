@@ -21,7 +21,10 @@ fn loom_slot_complete_vs_cancel_vs_waiter() {
             // SAFETY: the handle's reference is held by main until both joined.
             unsafe { Slot::cancel(p.0) }
         });
-        let o = p.slot().wait(None, false).expect("no deadline");
+        let o = p
+            .slot()
+            .wait(None, crate::park::WorkerCpu::Other)
+            .expect("no deadline");
         check_outcome(o, &probe);
         let cancelled = canceller.join().unwrap();
         let (ran, worker_freed) = worker.join().unwrap();
@@ -105,14 +108,14 @@ fn loom_slot_two_waiters_park_no_lost_wakeup() {
         let p = shared_slot(&probe, 2);
         let pr = probe.clone();
         let waiter = thread::spawn(move || {
-            let o = p.slot().wait(None, true).unwrap();
+            let o = p.slot().wait(None, crate::park::WorkerCpu::Mine).unwrap();
             check_outcome(o, &pr);
         });
         let worker = thread::spawn(move || {
             run_on_worker(p);
             release(p)
         });
-        let o = p.slot().wait(None, false).unwrap();
+        let o = p.slot().wait(None, crate::park::WorkerCpu::Other).unwrap();
         check_outcome(o, &probe);
         waiter.join().unwrap();
         worker.join().unwrap();
@@ -134,7 +137,7 @@ fn loom_slot_timed_park_then_wait_vs_cancel() {
         // The park model turns a timed park into "woken or timed out".
         let far = std::time::Instant::now() + std::time::Duration::from_secs(3600);
         p.slot().park_until_resolved(Some(far), || true);
-        let o = p.slot().wait(None, false).unwrap();
+        let o = p.slot().wait(None, crate::park::WorkerCpu::Other).unwrap();
         assert_eq!(o, Outcome::Cancelled);
         assert!(canceller.join().unwrap());
         // The worker finds it cancelled and never runs it.
@@ -204,7 +207,7 @@ fn loom_call_slot_reused_immediately() {
             unsafe { p.slot().arm(j, Kind::Call, 0, ptr::null(), 0) };
             q.reserve(1, Lane::Main).unwrap();
             q.push(p.0, Lane::Main);
-            let o = p.slot().wait(None, false).unwrap();
+            let o = p.slot().wait(None, crate::park::WorkerCpu::Other).unwrap();
             check_outcome(o, &probe);
         }
         worker.join().unwrap();

@@ -207,6 +207,109 @@ pub(crate) fn yield_then(deadline: Option<Instant>, mut done: impl FnMut() -> bo
     false
 }
 
+/// Where a caller finds the worker it is about to wait for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum WorkerCpu {
+    /// On another CPU (or unknown): spin, then yield, then park.
+    Other,
+    /// On the caller's CPU, with other jobs to run: yield at once.
+    Mine,
+    /// On the caller's CPU, with nothing queued but the caller's job.
+    MineAlone,
+}
+
+impl WorkerCpu {
+    /// From the CPU the worker last went idle on, and whether the caller's
+    /// job is the only one queued.
+    pub(crate) fn seen(worker_cpu: i32, alone: bool) -> WorkerCpu {
+        match (worker_cpu == current_cpu(), alone) {
+            (false, _) => WorkerCpu::Other,
+            (true, false) => WorkerCpu::Mine,
+            (true, true) => WorkerCpu::MineAlone,
+        }
+    }
+}
+
+/// How many same-CPU waits a thread makes before it looks at its CPU
+/// affinity again (a system call, so not on every wait).
+const AFFINITY_RECHECK: u32 = 1024;
+
+thread_local! {
+    /// Whether this thread may run on more than one CPU, and how many
+    /// same-CPU waits remain before that is looked up again (0: look now).
+    static CAN_MOVE: std::cell::Cell<(u32, bool)> = const { std::cell::Cell::new((0, false)) };
+}
+
+/// True if the calling thread's CPU affinity allows more than one CPU.
+#[cfg(not(loom))]
+fn can_move() -> bool {
+    CAN_MOVE
+        .try_with(|c| {
+            let (left, can) = c.get();
+            if left > 0 {
+                c.set((left - 1, can));
+                return can;
+            }
+            // SAFETY: cpu_set_t is plain data; sched_getaffinity writes at
+            // most the size given.
+            let can = unsafe {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) == 0
+                    && libc::CPU_COUNT(&set) > 1
+            };
+            c.set((AFFINITY_RECHECK, can));
+            can
+        })
+        .unwrap_or(false)
+}
+
+/// A caller's wait for its job's worker, before it parks: true as soon as
+/// `done()`; false when the caller should park now.
+///
+/// A worker on the caller's CPU would be kept off it by spinning, so the
+/// caller yields instead. But a lone caller and its worker that hand off
+/// through sched_yield stay on one CPU while the other CPU idles: no wake-up
+/// happens, so the kernel never moves either. An idle pause leads there (the
+/// worker's wake-up puts it on its caller's CPU), and every call of the next
+/// burst then cost two context switches (bursts of 256 Go calls after 12 ms
+/// pauses: 6-7 us per call). So when the caller's job is the only one queued
+/// (`MineAlone`), no other thread spins (a CPU is likely idle) and the caller
+/// may run on another CPU, it parks at once: the worker's wake-up that ends
+/// the wait lets the kernel put the caller on an idle CPU (the same bursts:
+/// ~3 us per call). With other jobs queued the worker is busy anyway, and a
+/// parked caller would only add a futex wake-up to its work; a caller pinned
+/// to one CPU has nowhere to go: both yield.
+#[cfg(not(loom))]
+pub(crate) fn wait_for_worker(
+    worker: WorkerCpu,
+    deadline: Option<Instant>,
+    mut done: impl FnMut() -> bool,
+) -> bool {
+    match worker {
+        WorkerCpu::Other => spin_then_yield(CALLER_SPIN, deadline, done),
+        WorkerCpu::MineAlone if spin_permit_free() && can_move() => done(),
+        _ => yield_then(deadline, done),
+    }
+}
+
+/// True if a spin permit is free: no other thread is spinning, so with more
+/// than one CPU another one is likely idle (spinners are what keeps CPUs busy
+/// when callers outnumber them). Relaxed: a heuristic, as the permits are.
+#[cfg(not(loom))]
+fn spin_permit_free() -> bool {
+    SPINNERS.load(Ordering::Relaxed) < max_spinners()
+}
+
+/// Under loom: check once (see `spin_then_yield`).
+#[cfg(loom)]
+pub(crate) fn wait_for_worker(
+    _worker: WorkerCpu,
+    _deadline: Option<Instant>,
+    mut done: impl FnMut() -> bool,
+) -> bool {
+    done()
+}
+
 /// The CPU the calling thread runs on (-1 if unknown). A vDSO call: ~20 ns.
 pub(crate) fn current_cpu() -> i32 {
     // SAFETY: no arguments, no memory touched.

@@ -214,8 +214,12 @@ impl Executor {
             // Another runtime's worker: past the nesting cap it could not wait.
             reentry::may_wait()?;
         }
-        // Relaxed: a hint (see Shared::worker_cpu).
-        let same_cpu = || self.shared.worker_cpu.load(Ordering::Relaxed) == park::current_cpu();
+        // Relaxed: a hint (see Shared::worker_cpu). `queued`: the jobs in the
+        // queue when the caller's own is the only one.
+        let worker = |queued: usize| {
+            let cpu = self.shared.worker_cpu.load(Ordering::Relaxed);
+            park::WorkerCpu::seen(cpu, self.shared.queue.len() <= queued)
+        };
         // The mailbox: from a thread that is not a worker (those use the calls
         // lane, see `enqueue`), when nothing is queued (so this thread's earlier
         // submits, urgent or not, have been popped and run first).
@@ -232,7 +236,7 @@ impl Executor {
             if ticket.is_first() {
                 self.shared.queue.note_depth(1);
             }
-            return match mailbox.wait(ticket, same_cpu()) {
+            return match mailbox.wait(ticket, worker(0)) {
                 Outcome::Done(r) => Ok(r),
                 _ => Err(future::never_ran(&job)),
             };
@@ -257,7 +261,7 @@ impl Executor {
             .shared
             .enqueue(1, false, |_| p)
             // SAFETY: we own the call slot until it resolves.
-            .and_then(|()| unsafe { future::wait_slot_on(p, None, same_cpu()) });
+            .and_then(|()| unsafe { future::wait_slot_on(p, None, worker(1)) });
         // The slot is resolved (or was never queued): nobody else touches it.
         pool::give(slot);
         match result? {
