@@ -11,10 +11,10 @@ const Version = "0.2.0"
 
 // InputsSHA256 is the sha256 of inputs.txt: one "sha256  path" line per source
 // file of the core (src/, Cargo.toml, Cargo.lock, include/qthr.h).
-const InputsSHA256 = "be09690a095f580a42d5789b4d6e8a6081669c15b2eb07f36c2c8b0318115884"
+const InputsSHA256 = "1f477f0bf23fde2d76c8065eafdbbfb4d6466848babb81ad1d26d8cef4d34399"
 
 // ArchiveSHA256 is the sha256 of libqthr.a.
-const ArchiveSHA256 = "9f5b59baee6fd213b4a17b2f1eab29748d6bd6b5bc559e48c9ef75b99fa223e5"
+const ArchiveSHA256 = "c5d2d673a6413d0f3e82cff318de8d6c1cbaab09efa430c7bcd9bc7eef9083b1"
 
 // HeaderSHA256 is the sha256 of ../include/qthr.h, the header copy package qthr compiles against.
 const HeaderSHA256 = "0f9cb53853c120ba93ef3c5236159d46abfaa7fea80bcc0cdf6791cdffbddeb8"
