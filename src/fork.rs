@@ -6,12 +6,13 @@
 //! runtime or an unresolved inherited future fails fast with `Error::Forked`.
 //!
 //! The process-wide locks (the parking lot's buckets, the list of workers
-//! waiting for each other's exit, the log sink, the list of slot caches) are taken by the prepare
-//! handler, so that no other thread holds one at the instant of the fork, and
-//! released after it: in the parent as they are, in the child reset together
-//! with what only the parent's threads were using (parked threads, spin
-//! permits, log callbacks in flight). So a child can start and use new
-//! runtimes and set the log callback, whatever the parent's threads were doing.
+//! waiting for each other's exit, the log sink, the list of slot caches) are
+//! taken by the prepare handler, so that no other thread holds one at the
+//! instant of the fork, and released after it: in the parent as they are, in
+//! the child reset together with what only the parent's threads were using
+//! (parked threads, spin permits, log callbacks in flight). So a child can
+//! start and use new runtimes and set the log callback, whatever the parent's
+//! threads were doing.
 
 use crossbeam_utils::CachePadded;
 use std::sync::atomic::{AtomicU64, Ordering};

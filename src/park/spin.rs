@@ -220,12 +220,15 @@ pub(crate) enum WorkerCpu {
 
 impl WorkerCpu {
     /// From the CPU the worker last went idle on, and whether the caller's
-    /// job is the only one queued.
-    pub(crate) fn seen(worker_cpu: i32, alone: bool) -> WorkerCpu {
-        match (worker_cpu == current_cpu(), alone) {
-            (false, _) => WorkerCpu::Other,
-            (true, false) => WorkerCpu::Mine,
-            (true, true) => WorkerCpu::MineAlone,
+    /// job is the only one queued (asked only when the CPU is the caller's:
+    /// it reads the queue's shared counter, which the common case skips).
+    pub(crate) fn seen(worker_cpu: i32, alone: impl FnOnce() -> bool) -> WorkerCpu {
+        if worker_cpu != current_cpu() {
+            WorkerCpu::Other
+        } else if alone() {
+            WorkerCpu::MineAlone
+        } else {
+            WorkerCpu::Mine
         }
     }
 }

@@ -218,7 +218,7 @@ impl Executor {
         // queue when the caller's own is the only one.
         let worker = |queued: usize| {
             let cpu = self.shared.worker_cpu.load(Ordering::Relaxed);
-            park::WorkerCpu::seen(cpu, self.shared.queue.len() <= queued)
+            park::WorkerCpu::seen(cpu, || self.shared.queue.len() <= queued)
         };
         // The mailbox: from a thread that is not a worker (those use the calls
         // lane, see `enqueue`), when nothing is queued (so this thread's earlier

@@ -33,10 +33,11 @@ struct Start<F> {
 }
 
 impl OsThread {
-    /// Starts `main` on a new thread named `name` (at most 15 bytes: Linux's
-    /// limit; NUL bytes become spaces). The error is pthread_create's.
+    /// Starts `main` on a new thread named `name`, as `config::os_thread_name`
+    /// makes it (at most Linux's 15 bytes, no NUL; a name that is not is left
+    /// unset). The error is pthread_create's.
     pub(crate) fn spawn<F: FnOnce() + Send + 'static>(name: &str, main: F) -> io::Result<OsThread> {
-        let name = CString::new(name.replace('\0', " ")).unwrap_or_default();
+        let name = CString::new(name).unwrap_or_default();
         let start = crate::alloc::try_box(Start { name, main })
             .map_err(|_| io::Error::from(io::ErrorKind::OutOfMemory))?;
         let arg = Box::into_raw(start).cast::<c_void>();

@@ -11,10 +11,10 @@ const Version = "0.2.0"
 
 // InputsSHA256 is the sha256 of inputs.txt: one "sha256  path" line per source
 // file of the core (src/, Cargo.toml, Cargo.lock, include/qthr.h).
-const InputsSHA256 = "1f477f0bf23fde2d76c8065eafdbbfb4d6466848babb81ad1d26d8cef4d34399"
+const InputsSHA256 = "38c54891b4bc73816fc6b69afc514b45e3b7778f0a96cacff851591d1dd5c998"
 
 // ArchiveSHA256 is the sha256 of libqthr.a.
-const ArchiveSHA256 = "c5d2d673a6413d0f3e82cff318de8d6c1cbaab09efa430c7bcd9bc7eef9083b1"
+const ArchiveSHA256 = "f6db34559faf0afa70e00ef494ec4603005787fb180c408e8182498bd9153cb3"
 
 // HeaderSHA256 is the sha256 of ../include/qthr.h, the header copy package qthr compiles against.
 const HeaderSHA256 = "0f9cb53853c120ba93ef3c5236159d46abfaa7fea80bcc0cdf6791cdffbddeb8"
