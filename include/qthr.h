@@ -294,6 +294,21 @@ int qthr_on_worker(const struct qthr_runtime *rt);
 // but returns QTHR_WOULD_DEADLOCK instead of waiting.
 qthr_status qthr_shutdown(struct qthr_runtime *rt, qthr_shutdown_mode mode);
 
+// Begins a shutdown and returns without waiting for the worker: when it
+// returns, new submits (and submitters waiting for room) get QTHR_SHUTDOWN,
+// and with QTHR_CANCEL every job that was queued has been resolved as
+// QTHR_CANCELLED, on this thread. The worker finishes its running job (with
+// QTHR_DRAIN, every queued job too), runs on_stop and exits; a later
+// qthr_shutdown or qthr_free waits for that. For stopping several runtimes at
+// once, or for refusing new work before waiting elsewhere. Idempotent, and a
+// later QTHR_CANCEL upgrades a drain in progress.
+//
+// Returns QTHR_OK; QTHR_INVALID_ARGUMENT (NULL, mode other than QTHR_DRAIN
+// and QTHR_CANCEL); QTHR_FORKED.
+//
+// Threads: any, `rt`'s worker included (nothing here waits).
+qthr_status qthr_shutdown_begin(struct qthr_runtime *rt, qthr_shutdown_mode mode);
+
 // Shuts down with QTHR_DRAIN if needed, then frees the runtime. NULL: no-op.
 //
 // Lifetime: `rt` is invalid afterwards; its futures stay valid (they are all

@@ -197,6 +197,12 @@ impl Runtime {
         self.exec.shutdown(mode)
     }
 
+    /// Begins a shutdown without waiting for the worker (see
+    /// [`Executor::begin_shutdown`]).
+    pub fn begin_shutdown(&self, mode: ShutdownMode) -> Result<(), Error> {
+        self.exec.begin_shutdown(mode)
+    }
+
     /// A snapshot of the runtime's counters.
     pub fn stats(&self) -> Result<Stats, Error> {
         self.exec.stats()

@@ -204,13 +204,41 @@ pub unsafe extern "C" fn qthr_shutdown(
     status(|| {
         // SAFETY: a non-null rt comes from qthr_init.
         let rt = unsafe { runtime(rt) }?;
-        let mode = match mode {
-            QTHR_DRAIN => ShutdownMode::Drain,
-            QTHR_CANCEL => ShutdownMode::Cancel,
-            _ => return Err(Error::InvalidArgument),
-        };
-        rt.shutdown(mode)
+        rt.shutdown(shutdown_mode(mode)?)
     })
+}
+
+/// Begins a shutdown and returns without waiting for the worker: when it
+/// returns, new submits (and submitters waiting for room) get QTHR_SHUTDOWN,
+/// and with QTHR_CANCEL every job that was queued has been resolved as
+/// QTHR_CANCELLED, on this thread. The worker finishes its running job (with
+/// QTHR_DRAIN, every queued job too), runs on_stop and exits; a later
+/// qthr_shutdown or qthr_free waits for that. For stopping several runtimes at
+/// once, or for refusing new work before waiting elsewhere. Idempotent, and a
+/// later QTHR_CANCEL upgrades a drain in progress.
+///
+/// Returns QTHR_OK; QTHR_INVALID_ARGUMENT (NULL, mode other than QTHR_DRAIN
+/// and QTHR_CANCEL); QTHR_FORKED.
+///
+/// Threads: any, `rt`'s worker included (nothing here waits).
+#[no_mangle]
+pub unsafe extern "C" fn qthr_shutdown_begin(
+    rt: *mut qthr_runtime,
+    mode: qthr_shutdown_mode,
+) -> qthr_status {
+    status(|| {
+        // SAFETY: a non-null rt comes from qthr_init.
+        let rt = unsafe { runtime(rt) }?;
+        rt.begin_shutdown(shutdown_mode(mode)?)
+    })
+}
+
+fn shutdown_mode(mode: qthr_shutdown_mode) -> Result<ShutdownMode, Error> {
+    match mode {
+        QTHR_DRAIN => Ok(ShutdownMode::Drain),
+        QTHR_CANCEL => Ok(ShutdownMode::Cancel),
+        _ => Err(Error::InvalidArgument),
+    }
 }
 
 /// Shuts down with QTHR_DRAIN if needed, then frees the runtime. NULL: no-op.

@@ -300,6 +300,19 @@ impl Executor {
         Ok(())
     }
 
+    /// Begins a shutdown without waiting for the worker: from its return on,
+    /// new submits get `Shutdown`, and with `Cancel` every job that was queued
+    /// has been resolved as cancelled (on this thread). The worker finishes its
+    /// running job (and with `Drain` the queue), runs `on_stop` and exits;
+    /// [`shutdown`](Self::shutdown) or dropping the executor joins it.
+    /// Idempotent; a later `Cancel` upgrades a `Drain`. Safe from any thread,
+    /// the worker included (nothing here waits).
+    pub fn begin_shutdown(&self, mode: ShutdownMode) -> Result<(), Error> {
+        self.check_fork()?;
+        self.shared.begin_shutdown(mode == ShutdownMode::Cancel);
+        Ok(())
+    }
+
     /// A snapshot of the counters.
     pub fn stats(&self) -> Result<Stats, Error> {
         self.check_fork()?;

@@ -2,7 +2,8 @@
  * load from several threads; nothing is lost and no future is left pending; new submits
  * get QTHR_SHUTDOWN, and so do submitters that were waiting for room, at once; a running
  * job always finishes; idempotent; concurrent shutdown callers all return after the
- * worker stopped; on_stop exactly once. */
+ * worker stopped; on_stop exactly once; qthr_shutdown_begin refuses and cancels without
+ * waiting, from any thread, the worker included. */
 #include "testutil.h"
 
 #define NSUB 4
@@ -335,6 +336,81 @@ static void test_cancel_releases_blocked_callers(void) {
   tu_gate_destroy(&gate);
 }
 
+/* qthr_shutdown_begin returns while the worker is still blocked in a job: from then on
+ * submits get QTHR_SHUTDOWN; with CANCEL the queued jobs are already resolved, with
+ * DRAIN they run once the running job returns; qthr_shutdown then joins, on_stop once. */
+static void shutdown_begin(qthr_shutdown_mode mode) {
+  qthr_config cfg;
+  qthr_config_init(&cfg);
+  cfg.on_stop = on_stop_count;
+  atomic_store(&g_stop_calls, 0);
+  tu_gate gate;
+  qthr_future *running = NULL;
+  qthr_runtime *rt = tu_runtime_blocked(&cfg, &gate, &running);
+  atomic_long ran = 0;
+  qthr_future *queued[3];
+  for (int i = 0; i < 3; i++) CHECK_OK(qthr_submit(rt, tu_job_count, &ran, &queued[i]));
+  CHECK_ST(qthr_shutdown_begin(rt, (qthr_shutdown_mode)7), QTHR_INVALID_ARGUMENT);
+  CHECK_ST(qthr_shutdown_begin(NULL, mode), QTHR_INVALID_ARGUMENT);
+  CHECK_OK(qthr_shutdown_begin(rt, mode));
+  CHECK_OK(qthr_shutdown_begin(rt, mode)); /* idempotent */
+  CHECK_ST(qthr_submit(rt, tu_job_count, &ran, NULL), QTHR_SHUTDOWN);
+  void *res = NULL;
+  CHECK_ST(qthr_call(rt, tu_job_identity, NULL, &res), QTHR_SHUTDOWN);
+  CHECK_ST(qthr_wait(running, 0, NULL), QTHR_TIMEOUT); /* still running */
+  for (int i = 0; i < 3; i++)
+    CHECK_ST(qthr_wait(queued[i], 0, NULL), mode == QTHR_CANCEL ? QTHR_CANCELLED : QTHR_TIMEOUT);
+  CHECK_EQ(atomic_load(&g_stop_calls), 0);
+  tu_gate_open(&gate);
+  CHECK_OK(qthr_shutdown(rt, QTHR_DRAIN));
+  CHECK_EQ(atomic_load(&g_stop_calls), 1);
+  CHECK_OK(qthr_wait(running, 0, NULL));
+  for (int i = 0; i < 3; i++) {
+    CHECK_ST(qthr_wait(queued[i], 0, NULL), mode == QTHR_CANCEL ? QTHR_CANCELLED : QTHR_OK);
+    qthr_future_free(queued[i]);
+  }
+  CHECK_EQ(atomic_load(&ran), mode == QTHR_CANCEL ? 0 : 3);
+  qthr_future_free(running);
+  qthr_free(rt);
+  tu_gate_destroy(&gate);
+}
+
+static void test_shutdown_begin_drain(void) { shutdown_begin(QTHR_DRAIN); }
+static void test_shutdown_begin_cancel(void) { shutdown_begin(QTHR_CANCEL); }
+
+/* On the worker, qthr_shutdown_begin is allowed (it waits for nothing): the job goes on,
+ * the next submit from the job is refused, the queued job is cancelled. */
+static qthr_runtime *g_self;
+static void *job_begins_own_shutdown(void *arg) {
+  qthr_status *st = (qthr_status *)arg;
+  st[0] = qthr_shutdown_begin(g_self, QTHR_CANCEL);
+  st[1] = qthr_submit(g_self, tu_job_identity, NULL, NULL);
+  st[2] = qthr_shutdown(g_self, QTHR_DRAIN);
+  return NULL;
+}
+
+static void test_shutdown_begin_on_the_worker(void) {
+  tu_gate gate;
+  qthr_future *running = NULL;
+  g_self = tu_runtime_blocked(NULL, &gate, &running);
+  qthr_status st[3] = {QTHR_PANIC, QTHR_PANIC, QTHR_PANIC};
+  qthr_future *self = NULL, *after = NULL;
+  CHECK_OK(qthr_submit(g_self, job_begins_own_shutdown, st, &self));
+  CHECK_OK(qthr_submit(g_self, tu_job_identity, NULL, &after));
+  tu_gate_open(&gate);
+  CHECK_OK(qthr_wait(self, 5000 * MS, NULL));
+  CHECK_OK(st[0]);
+  CHECK_ST(st[1], QTHR_SHUTDOWN);
+  CHECK_ST(st[2], QTHR_WOULD_DEADLOCK);
+  CHECK_ST(qthr_wait(after, 5000 * MS, NULL), QTHR_CANCELLED);
+  CHECK_OK(qthr_shutdown(g_self, QTHR_DRAIN));
+  qthr_future_free(self);
+  qthr_future_free(after);
+  qthr_future_free(running);
+  qthr_free(g_self);
+  tu_gate_destroy(&gate);
+}
+
 int main(int argc, char **argv) {
   tu_watchdog(40);
   RUN(test_drain_under_load);
@@ -343,5 +419,8 @@ int main(int argc, char **argv) {
   RUN(test_concurrent_shutdown_callers);
   RUN(test_waiting_submitters_get_shutdown);
   RUN(test_cancel_releases_blocked_callers);
+  RUN(test_shutdown_begin_drain);
+  RUN(test_shutdown_begin_cancel);
+  RUN(test_shutdown_begin_on_the_worker);
   return 0;
 }

@@ -11,13 +11,13 @@ const Version = "0.2.0"
 
 // InputsSHA256 is the sha256 of inputs.txt: one "sha256  path" line per source
 // file of the core (src/, Cargo.toml, Cargo.lock, include/qthr.h).
-const InputsSHA256 = "38c54891b4bc73816fc6b69afc514b45e3b7778f0a96cacff851591d1dd5c998"
+const InputsSHA256 = "cda4057c471d2b8fa3ef88d35d370b6893354c3a9511983cb6112453c6da2397"
 
 // ArchiveSHA256 is the sha256 of libqthr.a.
-const ArchiveSHA256 = "f6db34559faf0afa70e00ef494ec4603005787fb180c408e8182498bd9153cb3"
+const ArchiveSHA256 = "4bee6a51e4e1342408108c4503e6b416b52a79d93fd01edd4f8c1e735b42efff"
 
 // HeaderSHA256 is the sha256 of ../include/qthr.h, the header copy package qthr compiles against.
-const HeaderSHA256 = "0f9cb53853c120ba93ef3c5236159d46abfaa7fea80bcc0cdf6791cdffbddeb8"
+const HeaderSHA256 = "ade2f3660b3147597d90aa2090c8c7d4941020c110a35e7f41d11262e936ee8c"
 
 // Toolchain is the compiler that built the archive.
 const Toolchain = "rustc 1.95.0 (59807616e 2026-04-14)"
