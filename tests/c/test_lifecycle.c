@@ -72,7 +72,7 @@ static void test_hooks_order_and_thread(void) {
   CHECK(pthread_equal(h.stop_thread, h.start_thread));
   CHECK_EQ(h.jobs_at_stop, 200);
   CHECK_EQ(atomic_load(&h.jobs_run), 200);
-  CHECK_MSG(WAIT_UNTIL(tu_thread_count() == threads_before, 1000),
+  CHECK_MSG(tu_thread_count_settles(threads_before),
             "worker thread still exists after qthr_shutdown returned");
   qthr_free(rt);
   CHECK_EQ(atomic_load(&h.stop_calls), 1); /* free after shutdown: no second on_stop */
@@ -112,7 +112,7 @@ static void test_start_failure(void) {
   CHECK_MSG(rt == sentinel, "*out was written although qthr_init failed");
   CHECK_EQ(atomic_load(&h.start_calls), 1);
   /* "the thread is joined": it is gone when qthr_init returns. */
-  CHECK_EQ(tu_thread_count(), threads_before);
+  CHECK_MSG(tu_thread_count_settles(threads_before), "the worker was not joined");
   /* -1 is a failure too (any non-zero). */
   h.fail_with = -1;
   CHECK_ST(qthr_init(&cfg, &rt), QTHR_START_FAILED);

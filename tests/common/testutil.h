@@ -266,6 +266,14 @@ static inline int tu_thread_count(void) {
   return n;
 }
 
+/* True once the process has `n` threads again, within 2 s. A thread that pthread_join
+ * returned for leaves /proc a moment later: the kernel wakes the joiner (clearing the
+ * thread's tid) before it reaps the thread, and under valgrind, which clears the tid
+ * itself, that moment is longer. Use it after a join, where the count must drop. */
+static inline int tu_thread_count_settles(int n) {
+  return WAIT_UNTIL(tu_thread_count() == n, 2000);
+}
+
 /* Starts a runtime with a blocked first job: returns the runtime; *gate must be opened. */
 static inline qthr_runtime *tu_runtime_blocked(const qthr_config *cfg, tu_gate *gate,
                                                qthr_future **blocker) {
