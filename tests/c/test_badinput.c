@@ -213,11 +213,11 @@ static void test_log_levels_out_of_range(void) {
   CHECK_EQ(atomic_load(&g_log_bad_level), 0);
 }
 
-static atomic_int g_slept;
-static void *sleep_30ms(void *arg) {
-  atomic_store(&g_slept, 1);
-  tu_sleep_ms(30);
-  return arg;
+/* A job that blocks on the gate it is given and returns 7 (not a sleep: under valgrind on
+ * a loaded machine the test thread can be off the CPU for longer than any sleep). */
+static void *gated_7(void *arg) {
+  tu_gate_wait((tu_gate *)arg);
+  return (void *)7;
 }
 
 /* int64_t timeouts at the edges: negative waits forever, INT64_MAX does not overflow. */
@@ -226,15 +226,20 @@ static void test_timeout_extremes(void) {
   const int64_t forever[] = {-1, INT64_MIN, INT64_MAX};
   for (size_t i = 0; i < sizeof forever / sizeof forever[0]; i++) {
     qthr_future *f = NULL;
-    atomic_store(&g_slept, 0);
-    CHECK_OK(qthr_submit(rt, sleep_30ms, (void *)7, &f));
-    CHECK(WAIT_UNTIL(atomic_load(&g_slept), 5000));
+    tu_gate gate;
+    tu_gate_init(&gate);
+    CHECK_OK(qthr_submit(rt, gated_7, &gate, &f));
+    CHECK(WAIT_UNTIL(atomic_load(&gate.waiting) == 1, 5000));
     CHECK_ST(qthr_wait(f, 0, NULL), QTHR_TIMEOUT);
     CHECK_ST(qthr_wait(f, 1, NULL), QTHR_TIMEOUT);
+    tu_opener op = {&gate, 30};
+    pthread_t opener = tu_open_later(&op);
     void *res = NULL;
     CHECK_OK(qthr_wait(f, forever[i], &res));
     CHECK(res == (void *)7);
+    pthread_join(opener, NULL);
     qthr_future_free(f);
+    tu_gate_destroy(&gate);
   }
   qthr_free(rt);
 }
