@@ -89,6 +89,7 @@ void qthr_future_free(struct qthr_future *f);
 qthr_status qthr_call(struct qthr_runtime *rt, qthr_fn func, void *arg, void **result);
 int qthr_on_worker(const struct qthr_runtime *rt);
 qthr_status qthr_shutdown(struct qthr_runtime *rt, qthr_shutdown_mode mode);
+qthr_status qthr_shutdown_begin(struct qthr_runtime *rt, qthr_shutdown_mode mode);
 void qthr_free(struct qthr_runtime *rt);
 qthr_status qthr_get_stats(const struct qthr_runtime *rt, struct qthr_stats *out);
 const char *qthr_status_str(qthr_status st);

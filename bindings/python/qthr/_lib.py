@@ -173,6 +173,7 @@ def _declare(lib: ctypes.CDLL) -> None:
     fn("qthr_call", STATUS, c_void_p, c_void_p, c_void_p, POINTER(c_void_p))
     fn("qthr_on_worker", c_int, c_void_p)
     fn("qthr_shutdown", STATUS, c_void_p, c_uint32)
+    fn("qthr_shutdown_begin", STATUS, c_void_p, c_uint32)
     fn("qthr_free", None, c_void_p)
     fn("qthr_get_stats", STATUS, c_void_p, POINTER(Stats))
     fn("qthr_status_str", c_char_p, STATUS)
