@@ -330,9 +330,12 @@ static void cancel_while_running(void) {
   }
   pthread_t th;
   CHECK(pthread_create(&th, NULL, cancel_shutdown, rt) == 0);
-  tu_sleep_us(100000);
-  CHECK(!atomic_load(&shut_returned));
+  /* The shutdown has begun once it cancelled the queued jobs (on its own thread, at once;
+   * not a fixed sleep: under valgrind on a loaded machine that thread can start late). */
+  CHECK(WAIT_UNTIL(qthr_wait(fs[99], 0, NULL) == QTHR_CANCELLED, 10000));
   CHECK_ST(qthr_submit(rt, tu_job_identity, NULL, NULL), QTHR_SHUTDOWN);
+  tu_sleep_us(50000);
+  CHECK(!atomic_load(&shut_returned)); /* it waits for the running job */
   tu_gate_open(&g);
   pthread_join(th, NULL);
   CHECK_OK(qthr_wait(fg, 0, NULL));
