@@ -131,6 +131,15 @@ static void on_stop_count(void *ctx) {
   atomic_fetch_add(&g_stop_calls, 1);
 }
 
+/* A runtime whose on_stop counts into g_stop_calls (reset), its worker blocked on *gate. */
+static qthr_runtime *counted_stops_blocked(tu_gate *gate, qthr_future **running) {
+  qthr_config cfg;
+  qthr_config_init(&cfg);
+  cfg.on_stop = on_stop_count;
+  atomic_store(&g_stop_calls, 0);
+  return tu_runtime_blocked(&cfg, gate, running);
+}
+
 static void test_idempotent_and_after(void) {
   qthr_config cfg;
   qthr_config_init(&cfg);
@@ -178,13 +187,9 @@ static void *shutter(void *p) {
 }
 
 static void test_concurrent_shutdown_callers(void) {
-  qthr_config cfg;
-  qthr_config_init(&cfg);
-  cfg.on_stop = on_stop_count;
-  atomic_store(&g_stop_calls, 0);
   tu_gate gate;
   qthr_future *running = NULL;
-  qthr_runtime *rt = tu_runtime_blocked(&cfg, &gate, &running);
+  qthr_runtime *rt = counted_stops_blocked(&gate, &running);
   atomic_long ran;
   atomic_init(&ran, 0);
   for (int i = 0; i < 10; i++) CHECK_OK(qthr_submit(rt, tu_job_count, &ran, NULL));
@@ -340,13 +345,9 @@ static void test_cancel_releases_blocked_callers(void) {
  * submits get QTHR_SHUTDOWN; with CANCEL the queued jobs are already resolved, with
  * DRAIN they run once the running job returns; qthr_shutdown then joins, on_stop once. */
 static void shutdown_begin(qthr_shutdown_mode mode) {
-  qthr_config cfg;
-  qthr_config_init(&cfg);
-  cfg.on_stop = on_stop_count;
-  atomic_store(&g_stop_calls, 0);
   tu_gate gate;
   qthr_future *running = NULL;
-  qthr_runtime *rt = tu_runtime_blocked(&cfg, &gate, &running);
+  qthr_runtime *rt = counted_stops_blocked(&gate, &running);
   atomic_long ran = 0;
   qthr_future *queued[3];
   for (int i = 0; i < 3; i++) CHECK_OK(qthr_submit(rt, tu_job_count, &ran, &queued[i]));
