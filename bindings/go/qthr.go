@@ -431,9 +431,9 @@ func (rt *Runtime) OnWorker() bool {
 
 // Shutdown stops the runtime: new submits fail with ErrShutdown at once, and
 // so do goroutines waiting for room; queued jobs run (Drain) or resolve as
-// ErrCancelled (Cancel: by the time any submit returns ErrShutdown, no job
-// queued before it will start), a running job finishes, OnStop runs on the worker and
-// the worker thread is joined. No Future is left pending. Idempotent; safe
+// ErrCancelled (Cancel: once any submit has returned ErrShutdown, no job
+// queued before it starts), a running job finishes, OnStop runs on the worker
+// and the worker thread is joined. No Future is left pending. Idempotent; safe
 // from any goroutine except a job of this runtime, where it returns
 // ErrWouldDeadlock and does nothing. Close still has to release the runtime.
 func (rt *Runtime) Shutdown(mode ShutdownMode) error {
@@ -451,10 +451,11 @@ func (rt *Runtime) Shutdown(mode ShutdownMode) error {
 	// The library refuses new jobs (and with Cancel resolves the queued ones)
 	// before any goroutine waiting for room is told: one that got
 	// ErrShutdown never sees a queued job start afterwards.
-	if st := Status(C.qthr_shutdown_begin(rt.c, C.qthr_shutdown_mode(mode))); st != StatusOK {
-		return statusErr(st)
-	}
+	began := Status(C.qthr_shutdown_begin(rt.c, C.qthr_shutdown_mode(mode)))
 	rt.closeOnce.Do(func() { close(rt.closing) })
+	if began != StatusOK {
+		return statusErr(began) // ErrForked: no worker to wait for
+	}
 	st := Status(C.qthr_shutdown(rt.c, C.qthr_shutdown_mode(mode)))
 	runtime.KeepAlive(rt)
 	if st == StatusOK {

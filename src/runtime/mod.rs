@@ -285,7 +285,7 @@ impl Executor {
         if self.on_worker() {
             return Err(Error::WouldDeadlock);
         }
-        self.shared.begin_shutdown(mode == ShutdownMode::Cancel);
+        self.begin_shutdown(mode)?;
         // Called from another runtime's worker: its calls lane may get jobs our
         // draining jobs wait for, so keep serving it until our worker is done.
         reentry::with_current(|me| match me {

@@ -11,10 +11,10 @@ const Version = "0.2.0"
 
 // InputsSHA256 is the sha256 of inputs.txt: one "sha256  path" line per source
 // file of the core (src/, Cargo.toml, Cargo.lock, include/qthr.h).
-const InputsSHA256 = "cda4057c471d2b8fa3ef88d35d370b6893354c3a9511983cb6112453c6da2397"
+const InputsSHA256 = "de6ccb35e81c95750bdeec3c69ac316e8fb56389aaec36cb555cef22c841684c"
 
 // ArchiveSHA256 is the sha256 of libqthr.a.
-const ArchiveSHA256 = "4bee6a51e4e1342408108c4503e6b416b52a79d93fd01edd4f8c1e735b42efff"
+const ArchiveSHA256 = "85977e5eb6ade3a358e132a017957e73bc726aad10a976603a4a88dd83ad53dd"
 
 // HeaderSHA256 is the sha256 of ../include/qthr.h, the header copy package qthr compiles against.
 const HeaderSHA256 = "ade2f3660b3147597d90aa2090c8c7d4941020c110a35e7f41d11262e936ee8c"
