@@ -40,28 +40,22 @@ for r in $(seq 1 "$rounds"); do
 done > "$tmp/raw.txt"
 
 awk '
-function median(s,   n, a, i, j, t) {
+# summary(s): the median, least and greatest of the numbers in s, as "med lo hi".
+function summary(s,   n, a, i, j, t) {
 	n = split(s, a, " ")
 	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
-	return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	return ((n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2) " " a[1] " " a[n]
 }
-function lo(s,   n, a, i, m) { n = split(s, a, " "); m = a[1]; for (i = 2; i <= n; i++) if (a[i] + 0 < m + 0) m = a[i]; return m }
-function hi(s,   n, a, i, m) { n = split(s, a, " "); m = a[1]; for (i = 2; i <= n; i++) if (a[i] + 0 > m + 0) m = a[i]; return m }
-{
-	v[$1, $2] = v[$1, $2] " " $3
-	k = $1 SUBSEP $2
-	cnt[k]++
-	if ($2 == "call") c[$1, cnt[k]] = $3; else h[$1, cnt[k]] = $3
-}
+# Rounds print both sides of a goroutine count one after the other.
+$2 == "call" { call[$1] = call[$1] " " $3; c = $3 }
+$2 == "chan" { chan[$1] = chan[$1] " " $3; h = $3 }
+{ if (++half[$1] % 2 == 0) ratio[$1] = ratio[$1] " " (c / h) }
 END {
 	printf "%-12s %22s %22s %s\n", "goroutines", "call ns (range)", "chan ns (range)", "call/chan: median of rounds (range)"
 	split("1 8 64", gs, " ")
 	for (x = 1; x <= 3; x++) {
-		g = gs[x]; rs = ""
-		for (i = 1; i <= cnt[g, "call"]; i++) rs = rs " " (c[g, i] / h[g, i])
-		printf "%-12s %8.0f (%5.0f-%5.0f) %8.0f (%5.0f-%5.0f) %.3f (%.3f-%.3f)\n", g,
-			median(v[g, "call"]), lo(v[g, "call"]), hi(v[g, "call"]),
-			median(v[g, "chan"]), lo(v[g, "chan"]), hi(v[g, "chan"]),
-			median(rs), lo(rs), hi(rs)
+		g = gs[x]
+		split(summary(call[g]), a, " "); split(summary(chan[g]), b, " "); split(summary(ratio[g]), r, " ")
+		printf "%-12s %8.0f (%5.0f-%5.0f) %8.0f (%5.0f-%5.0f) %.3f (%.3f-%.3f)\n", g, a[1], a[2], a[3], b[1], b[2], b[3], r[1], r[2], r[3]
 	}
 }' "$tmp/raw.txt"
