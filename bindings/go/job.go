@@ -129,30 +129,45 @@ func funcName(fn any) string {
 	return fmt.Sprintf("%s (%s:%d)", f.Name(), file, line)
 }
 
-// run executes the job's function on the worker. A panic becomes *PanicError.
-// runtime.Goexit (t.Fatal, t.FailNow, t.SkipNow in a job) cannot be stopped:
-// Go kills the process when a goroutine exits on a thread it did not create.
-// The deferred check sees neither a return nor a panic and says so, naming the
-// job, before that happens.
+// run executes the job's function on the worker (see runGuarded).
 func (j *job) run() {
+	if perr := runGuarded(j.rt.name, j.describe, j.call); perr != nil {
+		j.val, j.err = nil, perr
+	}
+}
+
+// call runs the job's function and keeps its result.
+func (j *job) call() {
+	if j.typed != nil {
+		j.err = j.typed.call()
+	} else {
+		j.val, j.err = j.fn()
+	}
+}
+
+func (j *job) describe() string { return "job " + j.name() }
+
+// runGuarded runs f, a user's function, on the worker thread of runtime rt. A
+// panic in f comes back as a *PanicError (nil when f returned).
+// runtime.Goexit in f (t.Fatal, t.FailNow, t.SkipNow) cannot be stopped: Go
+// kills the process when a goroutine exits on a thread it did not create. The
+// deferred check sees neither a return nor a panic and says so first, naming
+// the runtime and what() (called only then: it formats).
+func runGuarded(rt string, what func() string, f func()) (perr *PanicError) {
 	returned := false
 	defer func() {
 		if returned {
 			return
 		}
 		if r := recover(); r != nil {
-			j.val = nil
-			j.err = &PanicError{Value: r, Stack: debug.Stack()}
+			perr = &PanicError{Value: r, Stack: debug.Stack()}
 			return
 		}
-		reportGoexit(j.rt.name, "job "+j.name())
+		reportGoexit(rt, what())
 	}()
-	if j.typed != nil {
-		j.err = j.typed.call()
-	} else {
-		j.val, j.err = j.fn()
-	}
+	f()
 	returned = true
+	return nil
 }
 
 // typed is the typed function of Do and SubmitTyped, and its result.
@@ -303,23 +318,13 @@ type hooks struct {
 
 func (h *hooks) runStart() (rc int) {
 	var err error
-	func() {
-		returned := false
-		defer func() {
-			if returned {
-				return
-			}
-			if r := recover(); r != nil {
-				err = &PanicError{Value: r, Stack: debug.Stack()}
-				return
-			}
-			reportGoexit(h.name, "OnStart")
-		}()
+	if perr := runGuarded(h.name, func() string { return "OnStart" }, func() {
 		if h.onStart != nil {
 			err = h.onStart()
 		}
-		returned = true
-	}()
+	}); perr != nil {
+		err = perr
+	}
 	h.mu.Lock()
 	h.started = true
 	h.startErr = err
@@ -331,25 +336,11 @@ func (h *hooks) runStart() (rc int) {
 }
 
 func (h *hooks) runStop() {
-	var perr *PanicError
-	func() {
-		returned := false
-		defer func() {
-			if returned {
-				return
-			}
-			if r := recover(); r != nil {
-				perr = &PanicError{Value: r, Stack: debug.Stack()}
-				return
-			}
-			reportGoexit(h.name, "OnStop")
-		}()
+	if perr := runGuarded(h.name, func() string { return "OnStop" }, func() {
 		if h.onStop != nil {
 			h.onStop()
 		}
-		returned = true
-	}()
-	if perr != nil {
+	}); perr != nil {
 		// Nobody receives OnStop's outcome: this is the only report of it.
 		logAttrs(levelError, "OnStop panicked", slog.String("runtime", h.name),
 			anyAttr("panic", perr.Value), stackAttr(perr.Stack))

@@ -167,9 +167,12 @@ func errAttrs(err error) []slog.Attr {
 // handler would lose it).
 func reportGoexit(name, what string) {
 	stack := debug.Stack()
+	advice := "Return an error from the job instead, and check it where Call, Do or Wait returns it"
+	if !strings.HasPrefix(what, "job ") {
+		advice = "Return from " + what + " instead (an error, where it has one)"
+	}
 	msg := fmt.Sprintf("%s called runtime.Goexit (t.Fatal, t.FailNow or t.SkipNow?) on the worker thread of runtime %q: "+
-		"Go cannot end a goroutine on a thread it did not create, so the process stops now. "+
-		"Return an error from the job instead, and check it where Call, Do or Wait returns it", what, name)
+		"Go cannot end a goroutine on a thread it did not create, so the process stops now. %s", what, name, advice)
 	logAttrs(levelError, "job called runtime.Goexit on the worker thread; the process stops",
 		slog.String("runtime", name), slog.String("job", what), stackAttr(stack))
 	fmt.Fprintf(os.Stderr, "qthr: %s\n%s\n", msg, stack)

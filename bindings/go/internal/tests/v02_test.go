@@ -363,7 +363,8 @@ func goexitJob() (any, error) {
 // A job that calls runtime.Goexit: the process cannot survive it (Go's rule
 // for threads it did not create), but the job is named first.
 func TestGoexitInJobIsReported(t *testing.T) {
-	if os.Getenv("QTHR_GOEXIT_CHILD") != "" {
+	switch os.Getenv("QTHR_GOEXIT_CHILD") {
+	case "job":
 		rt, err := qthr.New(qthr.Config{ThreadName: "goexiter"})
 		if err != nil {
 			t.Fatal(err)
@@ -371,17 +372,27 @@ func TestGoexitInJobIsReported(t *testing.T) {
 		_, _ = rt.Call(goexitJob)
 		t.Fatal("survived Goexit on the worker")
 		return
+	case "OnStart":
+		_, _ = qthr.New(qthr.Config{ThreadName: "goexiter", OnStart: func() error { runtime.Goexit(); return nil }})
+		t.Fatal("survived Goexit in OnStart")
+		return
 	}
-	cmd := exec.Command(os.Args[0], "-test.run", "^TestGoexitInJobIsReported$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "QTHR_GOEXIT_CHILD=1")
-	out, err := cmd.CombinedOutput()
-	if err == nil {
-		t.Fatalf("the child survived:\n%s", out)
-	}
-	text := string(out)
-	for _, want := range []string{"called runtime.Goexit", "goexitJob", `runtime "goexiter"`, "Return an error from the job instead"} {
-		if !strings.Contains(text, want) {
-			t.Errorf("the report lacks %q:\n%s", want, text)
+	// Each case in a child process: Go ends it.
+	for what, want := range map[string][]string{
+		"job":     {"goexitJob", "Return an error from the job instead"},
+		"OnStart": {"OnStart called runtime.Goexit", "Return from OnStart instead"},
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run", "^TestGoexitInJobIsReported$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "QTHR_GOEXIT_CHILD="+what)
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			t.Fatalf("%s: the child survived:\n%s", what, out)
+		}
+		text := string(out)
+		for _, w := range append(want, "called runtime.Goexit", `runtime "goexiter"`) {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s: the report lacks %q:\n%s", what, w, text)
+			}
 		}
 	}
 }
