@@ -1,9 +1,6 @@
 """Ctrl-C: real SIGINTs to subprocesses; on_interrupt; fut.interrupt()."""
 
-import os
 import signal
-import subprocess
-import sys
 import textwrap
 import threading
 import time
@@ -12,25 +9,12 @@ import pytest
 
 import qthr
 
-PKG_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from support import SIGINT_DEFAULT, run_py, start_py
 
 # A query that runs for minutes unless interrupted.
 LONG_QUERY = ("with recursive c(x) as (select 1 union all select x + 1 from c) "
               "select count(*) from c")
 
-
-# A child started by a shell without job control (a background job, nohup in a
-# script) inherits SIGINT ignored, and Python then installs no KeyboardInterrupt
-# handler: these children restore it first, as an interactive program would have it.
-SIGINT_DEFAULT = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
-
-
-def start_py(code):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = PKG_ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.Popen([sys.executable, "-u", "-c", SIGINT_DEFAULT + textwrap.dedent(code)],
-                            env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def interrupt_when_ready(proc, signals=1, gap=0.3):
@@ -241,3 +225,20 @@ def test_cancelled_asyncio_task_calls_on_interrupt_for_a_running_job():
 
         asyncio.run(main())
         assert stop.wait(5)
+
+
+def test_ctrl_c_interrupts_a_main_thread_waiting_on_a_future():
+    proc = run_py(SIGINT_DEFAULT + textwrap.dedent("""
+        import os, signal, threading, time, qthr
+        rt = qthr.Runtime()
+        fut = rt.submit(time.sleep, 1.5)
+        threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
+        try:
+            fut.result()
+            print("not interrupted")
+        except KeyboardInterrupt:
+            print("interrupted", "while-running" if not fut.done() else "after")
+        rt.shutdown(cancel_futures=True)
+    """))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["interrupted", "while-running"]

@@ -2,26 +2,12 @@
 
 import os
 import shutil
-import subprocess
-import sys
-import textwrap
 
 import pytest
 
 import qthr
 
-PKG_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def run_py(code, env=None, cwd=None, timeout=60):
-    full_env = dict(os.environ)
-    full_env["PYTHONPATH"] = PKG_ROOT + os.pathsep + full_env.get("PYTHONPATH", "")
-    if env:
-        full_env.update(env)
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        env=full_env, cwd=cwd, capture_output=True, text=True, timeout=timeout,
-    )
+from support import PKG_ROOT, run_py
 
 
 def test_forgotten_runtime_is_shut_down_at_exit():
@@ -173,22 +159,3 @@ def test_library_search_order():
     assert repo, paths  # the repository's build output last
     if env:
         assert paths.index(env) < paths.index(repo[0])
-
-
-def test_ctrl_c_interrupts_a_main_thread_waiting_on_a_future():
-    # SIGINT restored first: a shell without job control starts children with it ignored
-    proc = run_py("""
-        import os, signal, threading, time, qthr
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        rt = qthr.Runtime()
-        fut = rt.submit(time.sleep, 1.5)
-        threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
-        try:
-            fut.result()
-            print("not interrupted")
-        except KeyboardInterrupt:
-            print("interrupted", "while-running" if not fut.done() else "after")
-        rt.shutdown(cancel_futures=True)
-    """)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["interrupted", "while-running"]

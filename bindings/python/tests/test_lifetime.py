@@ -1,8 +1,5 @@
 """Engine objects never die on the wrong thread: rt.create, proxies released at shutdown."""
 
-import os
-import subprocess
-import sys
 import textwrap
 import threading
 
@@ -10,14 +7,7 @@ import pytest
 
 import qthr
 
-PKG_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def run_py(code, timeout=120):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = PKG_ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env,
-                          capture_output=True, text=True, timeout=timeout)
+from support import run_py
 
 
 def _has_tk():

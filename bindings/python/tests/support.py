@@ -1,0 +1,37 @@
+"""What several test modules share: Python code run in a child process that
+imports the package from this source tree."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+PKG_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# A child started by a shell without job control (a background job, nohup in a
+# script) inherits SIGINT ignored, and Python then installs no KeyboardInterrupt
+# handler: children that test Ctrl-C restore it first, as an interactive
+# program would have it.
+SIGINT_DEFAULT = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+
+
+def child_env(extra=None):
+    """This process's environment, with the source tree first on PYTHONPATH, then extra."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = PKG_ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run_py(code, env=None, cwd=None, timeout=120):
+    """Run code (dedented) in a child Python; return its CompletedProcess (text output)."""
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=child_env(env),
+                          cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def start_py(code):
+    """Start code (dedented, unbuffered, SIGINT restored) in a child Python; return the Popen."""
+    return subprocess.Popen([sys.executable, "-u", "-c", SIGINT_DEFAULT + textwrap.dedent(code)],
+                            env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
