@@ -5,7 +5,8 @@ set -euo pipefail
 
 need_debs=()
 for pkg in make gcc g++ binutils cmake ninja-build pkg-config libsqlite3-dev sqlite3 \
-           googletest libgtest-dev clang valgrind; do
+           googletest libgtest-dev clang valgrind \
+           gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_debs+=("$pkg")
 done
 if ((${#need_debs[@]})); then

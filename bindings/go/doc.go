@@ -35,7 +35,7 @@
 // The library's log records go to log/slog (SetLogger, SetLogLevel).
 //
 // Linking: the module carries the library as a static archive for linux/amd64
-// (internal/prebuilt, built from the repository's sources by
+// and linux/arm64 (internal/prebuilt, built from the repository's sources by
 // update-prebuilt.sh), so a dependent module builds with plain go build and
 // the program needs nothing installed. -tags qthr_system links an installed
 // libqthr found through pkg-config instead; inside a qthr checkout, -tags

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Test entry point of the Go binding (bindings/go) and its example (examples/go):
-# checks the prebuilt archive against the sources, go vet, staticcheck, go test
-# -race, the other link modes, a consumer module, a benchmark smoke run, the example.
+# checks the prebuilt archives against the sources, go vet, staticcheck, go test
+# -race, the suite on linux/arm64 under qemu, the other link modes, a consumer
+# module, a benchmark smoke run, the example.
 # Works from any directory; exits non-zero on the first failure.
 set -euo pipefail
 
@@ -54,6 +55,18 @@ CGO_CFLAGS="$repo_cflags" go test -tags qthr_repo -count=1 -timeout 120s -run 'T
 
 echo "== go test (shared library, -tags qthr_dynamic)"
 CGO_CFLAGS="$repo_cflags" go test -tags qthr_dynamic -count=1 -timeout 120s -run 'TestSubmitWaitCallDo|TestCallC|TestPanicsAreErrors' ./internal/tests
+
+echo "== go test on linux/arm64 (cross-built against internal/prebuilt/linux_arm64, run under qemu-aarch64)"
+# The child-process test re-executes the test binary, which needs binfmt_misc
+# for an arm64 binary: it runs on amd64 only.
+for tool in aarch64-linux-gnu-gcc qemu-aarch64; do
+  command -v "$tool" >/dev/null || { echo "$tool not found: run .ci/install-deps.sh" >&2; exit 1; }
+done
+GOARCH=arm64 CC=aarch64-linux-gnu-gcc go test -c -o "$tmp/tests-arm64.test" ./internal/tests
+(cd "$here/internal/tests" && QTHR_GO_REQUIRE_REPO=1 qemu-aarch64 -L /usr/aarch64-linux-gnu "$tmp/tests-arm64.test" \
+   -test.count=1 -test.timeout=300s -test.skip '^TestGoexitInJobIsReported$' > "$tmp/arm64.txt" 2>&1) \
+  || { cat "$tmp/arm64.txt" >&2; exit 1; }
+tail -1 "$tmp/arm64.txt"
 
 echo "== go: consumer modules (replace to a read-only copy, go mod vendor, module cache; CGO_ENABLED=0)"
 bash "$here/test-consumer.sh"

@@ -7,7 +7,8 @@
 #   2. `go mod vendor` (then built with the copy out of reach);
 #   3. the module cache, fetched through a GOPROXY (a file:// proxy serving a
 #      module zip of bindings/go, as a tag bindings/go/vX.Y.Z would be served);
-# and CGO_ENABLED=0 fails with the package's explanation. Also the other way,
+# the last also cross-built for linux/arm64 and run under qemu-aarch64; and
+# CGO_ENABLED=0 fails with the package's explanation. Also the other way,
 # -tags qthr_system: pkg-config against the library installed by CMake.
 # Called by run_tests.sh; works from any directory.
 set -euo pipefail
@@ -113,7 +114,9 @@ check_binary "$tmp/c1/app" "replace to a read-only copy"
 
 # 2. go mod vendor, then build with the copy out of reach.
 (cd "$tmp/c1" && plain go mod vendor) || fail "go mod vendor"
-test -f "$tmp/c1/vendor/$mod/internal/prebuilt/linux_amd64/libqthr.a" || fail "vendor/ lacks the archive"
+for plat in linux_amd64 linux_arm64; do
+  test -f "$tmp/c1/vendor/$mod/internal/prebuilt/$plat/libqthr.a" || fail "vendor/ lacks the $plat archive"
+done
 test -f "$tmp/c1/vendor/$mod/internal/prebuilt/include/qthr.h" || fail "vendor/ lacks the header"
 mv "$tmp/ro" "$tmp/ro.hidden"
 (cd "$tmp/c1" && plain go build -o app-vendor .) || { mv "$tmp/ro.hidden" "$tmp/ro"; fail "go build from vendor/"; }
@@ -145,7 +148,20 @@ printf 'module example.com/consumer\n\ngo 1.24\n\nrequire %s %s\n' "$mod" "$ver"
    go build -o app .) || fail "go build from the module cache"
 check_binary "$tmp/c3/app" "module cache (GOPROXY)"
 
-# 4. -tags qthr_system: #cgo pkg-config against an installed qthr (cmake --install
+# 4. linux/arm64: the same module-cache build, cross-compiled, runs under
+#    qemu-aarch64 (the archive of internal/prebuilt/linux_arm64 linked in).
+for tool in aarch64-linux-gnu-gcc aarch64-linux-gnu-readelf qemu-aarch64; do
+  command -v "$tool" >/dev/null || fail "$tool not found: run .ci/install-deps.sh"
+done
+(cd "$tmp/c3" && plain GOPROXY="file://$tmp/proxy" GOSUMDB=off GOMODCACHE="$tmp/modcache" GOFLAGS=-mod=mod \
+   CGO_ENABLED=1 GOARCH=arm64 CC=aarch64-linux-gnu-gcc go build -o app-arm64 .) || fail "GOARCH=arm64 go build from the module cache"
+out="$(plain qemu-aarch64 -L /usr/aarch64-linux-gnu "$tmp/c3/app-arm64")" || fail "linux/arm64: the program failed"
+[[ "$out" == "consumer ok: qthr "*" result 42" ]] || fail "linux/arm64: unexpected output: $out"
+deps="$(aarch64-linux-gnu-readelf -d "$tmp/c3/app-arm64")"
+if grep -q 'NEEDED.*qthr' <<<"$deps"; then fail "linux/arm64: the program needs a shared libqthr: $deps"; fi
+echo "consumer test: linux/arm64, module cache, under qemu-aarch64: $out (no libqthr.so needed)"
+
+# 5. -tags qthr_system: #cgo pkg-config against an installed qthr (cmake --install
 #    of this checkout, whose library run_tests.sh has just built), with an rpath.
 root="$(cd "$here/../.." && pwd)"
 if command -v cmake >/dev/null && command -v pkg-config >/dev/null; then
@@ -169,7 +185,7 @@ else
   echo "consumer test: -tags qthr_system skipped (no cmake or pkg-config)"
 fi
 
-# 5. CGO_ENABLED=0: a clear build error, not a wall of undefined C names.
+# 6. CGO_ENABLED=0: a clear build error, not a wall of undefined C names.
 if out="$(cd "$tmp/c1" && plain CGO_ENABLED=0 go build -o app-nocgo . 2>&1)"; then
   fail "CGO_ENABLED=0 build succeeded"
 fi

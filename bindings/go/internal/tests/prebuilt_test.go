@@ -15,6 +15,7 @@ import (
 
 	qthr "github.com/qthr/qthr/bindings/go"
 	"github.com/qthr/qthr/bindings/go/internal/prebuilt/linux_amd64"
+	"github.com/qthr/qthr/bindings/go/internal/prebuilt/linux_arm64"
 )
 
 const regenerate = "bash bindings/go/update-prebuilt.sh"
@@ -67,49 +68,80 @@ func coreInputs(t *testing.T, root string) []string {
 	return files
 }
 
-// TestPrebuiltMatchesSources checks that what the module carries (the archive
-// it links by default and the header copy it compiles against) was made from
-// the sources of this checkout.
+// prebuilt is what one platform's package records about its archive.
+type prebuilt struct {
+	plat, version, inputs, archive, header string
+}
+
+var prebuilts = []prebuilt{
+	{"linux_amd64", linux_amd64.Version, linux_amd64.InputsSHA256, linux_amd64.ArchiveSHA256, linux_amd64.HeaderSHA256},
+	{"linux_arm64", linux_arm64.Version, linux_arm64.InputsSHA256, linux_arm64.ArchiveSHA256, linux_arm64.HeaderSHA256},
+}
+
+// TestPrebuiltMatchesSources checks that what the module carries (each
+// platform's archive, linked by default there, and the header copy it compiles
+// against) was made from the sources of this checkout.
 func TestPrebuiltMatchesSources(t *testing.T) {
 	root := repoRoot(t)
 	pre := filepath.Join(root, "bindings/go/internal/prebuilt")
 	stale := func(format string, args ...any) {
 		t.Helper()
-		t.Errorf("%s\nthe prebuilt archive or header copy is stale: regenerate it with\n\n    %s\n\nand commit bindings/go/internal/prebuilt",
+		t.Errorf("%s\nthe prebuilt archives or header copy are stale: regenerate them with\n\n    %s\n\nand commit bindings/go/internal/prebuilt",
 			fmt.Sprintf(format, args...), regenerate)
 	}
 
 	// The header copy, byte for byte.
-	hdr, err := os.ReadFile(filepath.Join(root, "include/qthr.h"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cp, err := os.ReadFile(filepath.Join(pre, "include/qthr.h"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(hdr, cp) {
+	if !bytes.Equal(mustRead(t, filepath.Join(root, "include/qthr.h")), mustRead(t, filepath.Join(pre, "include/qthr.h"))) {
 		stale("bindings/go/internal/prebuilt/include/qthr.h differs from include/qthr.h")
 	}
-	if got := sha256File(t, filepath.Join(pre, "include/qthr.h")); got != linux_amd64.HeaderSHA256 {
-		stale("the header copy's sha256 %s is not the recorded %s", got, linux_amd64.HeaderSHA256)
+	header := sha256File(t, filepath.Join(pre, "include/qthr.h"))
+	current := currentInputs(t, root)
+	m := regexp.MustCompile(`(?m)^version = "([^"]+)"`).FindSubmatch(mustRead(t, filepath.Join(root, "Cargo.toml")))
+	if m == nil {
+		t.Fatal("no version in Cargo.toml")
 	}
 
-	// The archive is the one recorded.
-	if got := sha256File(t, filepath.Join(pre, "linux_amd64/libqthr.a")); got != linux_amd64.ArchiveSHA256 {
-		stale("libqthr.a's sha256 %s is not the recorded %s", got, linux_amd64.ArchiveSHA256)
+	for _, p := range prebuilts {
+		if header != p.header {
+			stale("%s: the header copy's sha256 %s is not the recorded %s", p.plat, header, p.header)
+		}
+		// The archive is the one recorded.
+		if got := sha256File(t, filepath.Join(pre, p.plat, "libqthr.a")); got != p.archive {
+			stale("%s: libqthr.a's sha256 %s is not the recorded %s", p.plat, got, p.archive)
+		}
+		// The recorded inputs are today's sources.
+		recorded := mustRead(t, filepath.Join(pre, p.plat, "inputs.txt"))
+		if s := sha256.Sum256(recorded); hex.EncodeToString(s[:]) != p.inputs {
+			stale("%s: inputs.txt does not match the recorded InputsSHA256", p.plat)
+		}
+		if changed := changedInputs(t, string(recorded), current); len(changed) > 0 {
+			stale("%s: the core changed since the archive was built: %s", p.plat, strings.Join(changed, ", "))
+		}
+		if string(m[1]) != p.version {
+			stale("%s: Cargo.toml's version %s is not the recorded %s", p.plat, m[1], p.version)
+		}
 	}
+	// The library linked here reports the version its archive was recorded with.
+	if got := qthr.LibraryVersion(); got != string(m[1]) {
+		stale("the linked library reports version %s, Cargo.toml says %s", got, m[1])
+	}
+}
 
-	// The recorded inputs are today's sources.
-	recorded, err := os.ReadFile(filepath.Join(pre, "linux_amd64/inputs.txt"))
-	if err != nil {
-		t.Fatal(err)
+// currentInputs maps each of the core's source files to its sha256.
+func currentInputs(t *testing.T, root string) map[string]string {
+	sums := map[string]string{}
+	for _, f := range coreInputs(t, root) {
+		sums[f] = sha256File(t, filepath.Join(root, f))
 	}
-	if s := sha256.Sum256(recorded); hex.EncodeToString(s[:]) != linux_amd64.InputsSHA256 {
-		stale("inputs.txt does not match the recorded InputsSHA256")
-	}
+	return sums
+}
+
+// changedInputs lists the files whose recorded sha256 (an inputs.txt) differs
+// from the current one, or that were added or removed since.
+func changedInputs(t *testing.T, recorded string, current map[string]string) []string {
+	t.Helper()
 	was := map[string]string{}
-	for _, line := range strings.Split(strings.TrimSuffix(string(recorded), "\n"), "\n") {
+	for _, line := range strings.Split(strings.TrimSuffix(recorded, "\n"), "\n") {
 		sum, path, ok := strings.Cut(line, "  ")
 		if !ok {
 			t.Fatalf("bad inputs.txt line %q", line)
@@ -117,34 +149,21 @@ func TestPrebuiltMatchesSources(t *testing.T) {
 		was[path] = sum
 	}
 	var changed []string
-	var current strings.Builder
-	for _, f := range coreInputs(t, root) {
-		sum := sha256File(t, filepath.Join(root, f))
-		fmt.Fprintf(&current, "%s  %s\n", sum, f)
+	for f, sum := range current {
 		switch old, ok := was[f]; {
 		case !ok:
 			changed = append(changed, f+" (new)")
 		case old != sum:
 			changed = append(changed, f)
 		}
-		delete(was, f)
 	}
 	for f := range was {
-		changed = append(changed, f+" (removed)")
+		if _, ok := current[f]; !ok {
+			changed = append(changed, f+" (removed)")
+		}
 	}
 	sort.Strings(changed)
-	if len(changed) > 0 || current.String() != string(recorded) {
-		stale("the core changed since the archive was built: %s", strings.Join(changed, ", "))
-	}
-
-	// The version recorded, the header's and the linked library's agree.
-	m := regexp.MustCompile(`(?m)^version = "([^"]+)"`).FindSubmatch(mustRead(t, filepath.Join(root, "Cargo.toml")))
-	if m == nil || string(m[1]) != linux_amd64.Version {
-		stale("Cargo.toml's version is not the recorded %s", linux_amd64.Version)
-	}
-	if got := qthr.LibraryVersion(); got != linux_amd64.Version {
-		stale("the linked library reports version %s, the archive was recorded as %s", got, linux_amd64.Version)
-	}
+	return changed
 }
 
 func mustRead(t *testing.T, path string) []byte {

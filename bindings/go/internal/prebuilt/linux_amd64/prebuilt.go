@@ -14,7 +14,7 @@ const Version = "0.2.0"
 const InputsSHA256 = "de6ccb35e81c95750bdeec3c69ac316e8fb56389aaec36cb555cef22c841684c"
 
 // ArchiveSHA256 is the sha256 of libqthr.a.
-const ArchiveSHA256 = "85977e5eb6ade3a358e132a017957e73bc726aad10a976603a4a88dd83ad53dd"
+const ArchiveSHA256 = "634c8b94cc88b021176ab73822358bf548be179b2c2f055b373cccc4e80b4b79"
 
 // HeaderSHA256 is the sha256 of ../include/qthr.h, the header copy package qthr compiles against.
 const HeaderSHA256 = "ade2f3660b3147597d90aa2090c8c7d4941020c110a35e7f41d11262e936ee8c"
