@@ -48,8 +48,7 @@ for p in "${platforms[@]}"; do
     command -v "$prefix$tool" >/dev/null \
       || { echo "update-prebuilt: $prefix$tool is required for $plat (binutils${prefix:+-${prefix%-}})" >&2; exit 1; }
   done
-  rustc --print target-libdir --target "$triple" >/dev/null 2>&1 && [[ -d "$(rustc --print target-libdir --target "$triple")" ]] \
-    && ls "$(rustc --print target-libdir --target "$triple")" | grep -q '^libstd-' \
+  libdir="$(rustc --print target-libdir --target "$triple" 2>/dev/null)" && compgen -G "$libdir/libstd-*" >/dev/null \
     || { echo "update-prebuilt: the Rust standard library for $triple is missing: rustup target add $triple" >&2; exit 1; }
 done
 
