@@ -177,12 +177,15 @@ static inline uint64_t tu_rng(uint64_t *state) {
 
 #define MS (1000000LL)
 
-/* Polls cond every millisecond for up to ms milliseconds; evaluates to cond's value. */
+/* Polls cond every millisecond for up to ms milliseconds; evaluates to 1 if cond held at
+ * its last evaluation, else 0. cond is not evaluated again after the loop: a condition that
+ * can stop holding (a queue length near its top) would otherwise fail a check it passed. */
 #define WAIT_UNTIL(cond, ms)                                                            \
   ({                                                                                    \
     uint64_t tu_dl_ = tu_now_ns() + (uint64_t)(ms) * 1000000u;                          \
-    while (!(cond) && tu_now_ns() < tu_dl_) tu_sleep_ms(1);                             \
-    (cond) ? 1 : 0;                                                                     \
+    int tu_ok_;                                                                         \
+    while (!(tu_ok_ = !!(cond)) && tu_now_ns() < tu_dl_) tu_sleep_ms(1);                \
+    tu_ok_;                                                                             \
   })
 
 /* ---- gates: block a job (or a thread) until the test opens it; no CPU burnt --------- */
