@@ -88,14 +88,15 @@ func main() {
 EOF
 }
 
-check_binary() { # binary, what
-  local out
-  out="$(plain "$1")" || fail "$2: the program failed"
-  [[ "$out" == "consumer ok: qthr "*" result 42" ]] || fail "$2: unexpected output: $out"
-  local deps
-  deps="$(ldd "$1" 2>/dev/null || true)"
-  if grep -q qthr <<<"$deps"; then fail "$2: the program needs a shared libqthr: $deps"; fi
-  echo "consumer test: $2: $out (no libqthr.so needed)"
+check_binary() { # binary, what, [runner...]: runs it (through the runner, if given)
+  local bin="$1" what="$2" out deps
+  shift 2
+  out="$(plain "$@" "$bin")" || fail "$what: the program failed"
+  [[ "$out" == "consumer ok: qthr "*" result 42" ]] || fail "$what: unexpected output: $out"
+  # readelf reads the dynamic section of either platform's binary (ldd only the host's).
+  deps="$(readelf -d "$bin")" || fail "$what: readelf -d failed"
+  if grep -q 'NEEDED.*qthr' <<<"$deps"; then fail "$what: the program needs a shared libqthr: $deps"; fi
+  echo "consumer test: $what: $out (no libqthr.so needed)"
 }
 
 # 1. replace => a read-only copy of the module with nothing beside it.
@@ -150,16 +151,12 @@ check_binary "$tmp/c3/app" "module cache (GOPROXY)"
 
 # 4. linux/arm64: the same module-cache build, cross-compiled, runs under
 #    qemu-aarch64 (the archive of internal/prebuilt/linux_arm64 linked in).
-for tool in aarch64-linux-gnu-gcc aarch64-linux-gnu-readelf qemu-aarch64; do
+for tool in aarch64-linux-gnu-gcc qemu-aarch64; do
   command -v "$tool" >/dev/null || fail "$tool not found: run .ci/install-deps.sh"
 done
 (cd "$tmp/c3" && plain GOPROXY="file://$tmp/proxy" GOSUMDB=off GOMODCACHE="$tmp/modcache" GOFLAGS=-mod=mod \
    CGO_ENABLED=1 GOARCH=arm64 CC=aarch64-linux-gnu-gcc go build -o app-arm64 .) || fail "GOARCH=arm64 go build from the module cache"
-out="$(plain qemu-aarch64 -L /usr/aarch64-linux-gnu "$tmp/c3/app-arm64")" || fail "linux/arm64: the program failed"
-[[ "$out" == "consumer ok: qthr "*" result 42" ]] || fail "linux/arm64: unexpected output: $out"
-deps="$(aarch64-linux-gnu-readelf -d "$tmp/c3/app-arm64")"
-if grep -q 'NEEDED.*qthr' <<<"$deps"; then fail "linux/arm64: the program needs a shared libqthr: $deps"; fi
-echo "consumer test: linux/arm64, module cache, under qemu-aarch64: $out (no libqthr.so needed)"
+check_binary "$tmp/c3/app-arm64" "linux/arm64, module cache, under qemu-aarch64" qemu-aarch64 -L /usr/aarch64-linux-gnu
 
 # 5. -tags qthr_system: #cgo pkg-config against an installed qthr (cmake --install
 #    of this checkout, whose library run_tests.sh has just built), with an rpath.

@@ -28,11 +28,20 @@ root="$(cd "$here/../.." && pwd)"
 out="$here/internal/prebuilt"
 export LC_ALL=C
 
-# plat  Rust target  binutils prefix (empty: the host's own)
+# plat  Rust target  binutils prefix (-: the host's own)
 platforms=(
   "linux_amd64 x86_64-unknown-linux-gnu -"
   "linux_arm64 aarch64-unknown-linux-gnu aarch64-linux-gnu-"
 )
+# each_platform cmd: runs cmd plat triple prefix for every platform.
+each_platform() {
+  local p plat triple prefix
+  for p in "${platforms[@]}"; do
+    read -r plat triple prefix <<<"$p"
+    [[ "$prefix" == - ]] && prefix=""
+    "$1" "$plat" "$triple" "$prefix"
+  done
+}
 
 case "$(uname -s)/$(uname -m)" in
   Linux/x86_64) ;;
@@ -41,16 +50,17 @@ esac
 for tool in cargo rustc sha256sum; do
   command -v "$tool" >/dev/null || { echo "update-prebuilt: $tool is required" >&2; exit 1; }
 done
-for p in "${platforms[@]}"; do
-  read -r plat triple prefix <<<"$p"
-  [[ "$prefix" == - ]] && prefix=""
+# check plat triple prefix: what building for plat needs is here (before anything is built).
+check() {
+  local plat="$1" triple="$2" prefix="$3" tool libdir
   for tool in ld objcopy ar nm strip; do
     command -v "$prefix$tool" >/dev/null \
       || { echo "update-prebuilt: $prefix$tool is required for $plat (binutils${prefix:+-${prefix%-}})" >&2; exit 1; }
   done
   libdir="$(rustc --print target-libdir --target "$triple" 2>/dev/null)" && compgen -G "$libdir/libstd-*" >/dev/null \
     || { echo "update-prebuilt: the Rust standard library for $triple is missing: rustup target add $triple" >&2; exit 1; }
-done
+}
+each_platform check
 
 # The core's inputs, in a fixed order: what the archive is a function of. The Go
 # test computes the same list (prebuilt_test.go: coreInputs); keep the two in step.
@@ -65,6 +75,8 @@ cp "$root/include/qthr.h" "$out/include/qthr.h"
 header_sum="$(sha256sum < "$out/include/qthr.h" | cut -d' ' -f1)"
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -1)"
 rustc_v="$(rustc --version)"
+# Every archive is a function of the same inputs.
+(cd "$root" && inputs | xargs sha256sum) > "$tmp/inputs.txt"
 cargo_home="${CARGO_HOME:-$HOME/.cargo}"
 # (binutils here chatter about LLVM bitcode they cannot read; keep that out of sight)
 quiet() { "$@" >>"$tmp/binutils.log" 2>&1 || { grep -v 'bfd plugin' "$tmp/binutils.log" >&2; return 1; }; }
@@ -119,7 +131,7 @@ build() {
   # Install the files and record what they were made from.
   mkdir -p "$out/$plat"
   cp "$w/libqthr.a" "$out/$plat/libqthr.a"
-  (cd "$root" && inputs | xargs sha256sum) > "$out/$plat/inputs.txt"
+  cp "$tmp/inputs.txt" "$out/$plat/inputs.txt"
   local inputs_sum archive_sum goos="${plat%_*}" goarch="${plat#*_}"
   inputs_sum="$(sha256sum < "$out/$plat/inputs.txt" | cut -d' ' -f1)"
   archive_sum="$(sha256sum < "$out/$plat/libqthr.a" | cut -d' ' -f1)"
@@ -155,9 +167,5 @@ EOF
   echo "update-prebuilt: $out/$plat/libqthr.a ($(stat -c %s "$out/$plat/libqthr.a") bytes, core $version, $rustc_v)"
 }
 
-for p in "${platforms[@]}"; do
-  read -r plat triple prefix <<<"$p"
-  [[ "$prefix" == - ]] && prefix=""
-  build "$plat" "$triple" "$prefix"
-done
+each_platform build
 echo "update-prebuilt: now commit bindings/go/internal/prebuilt"
