@@ -1,13 +1,12 @@
 """Test setup: import the package from this source tree (bindings/python)."""
 
-import os
 import sys
 import threading
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-PKG_ROOT = os.path.dirname(HERE)
+from support import PKG_ROOT  # this directory is on sys.path: pytest puts it there
+
 if PKG_ROOT not in sys.path:
     sys.path.insert(0, PKG_ROOT)
 

@@ -1,12 +1,15 @@
-"""What several test modules share: Python code run in a child process that
-imports the package from this source tree."""
+"""What several test modules share: where the tests, the package and the
+repository are, and Python code run in a child process that imports the package
+from this source tree."""
 
 import os
 import subprocess
 import sys
 import textwrap
 
-PKG_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))  # bindings/python/tests
+PKG_ROOT = os.path.dirname(HERE)  # bindings/python
+REPO = os.path.dirname(os.path.dirname(PKG_ROOT))  # the repository
 
 # A child started by a shell without job control (a background job, nohup in a
 # script) inherits SIGINT ignored, and Python then installs no KeyboardInterrupt
@@ -24,9 +27,11 @@ def child_env(extra=None):
     return env
 
 
-def run_py(code, env=None, cwd=None, timeout=120):
-    """Run code (dedented) in a child Python; return its CompletedProcess (text output)."""
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=child_env(env),
+def run_py(code, env=None, cwd=None, timeout=120, sigint=False):
+    """Run code (dedented; SIGINT restored first if sigint) in a child Python; return its
+    CompletedProcess (text output)."""
+    code = (SIGINT_DEFAULT if sigint else "") + textwrap.dedent(code)
+    return subprocess.run([sys.executable, "-c", code], env=child_env(env),
                           cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from support import HERE
 
 
 def _interpreters():

@@ -1,7 +1,6 @@
 """Ctrl-C: real SIGINTs to subprocesses; on_interrupt; fut.interrupt()."""
 
 import signal
-import textwrap
 import threading
 import time
 
@@ -9,7 +8,7 @@ import pytest
 
 import qthr
 
-from support import SIGINT_DEFAULT, run_py, start_py
+from support import run_py, start_py
 
 # A query that runs for minutes unless interrupted.
 LONG_QUERY = ("with recursive c(x) as (select 1 union all select x + 1 from c) "
@@ -228,7 +227,7 @@ def test_cancelled_asyncio_task_calls_on_interrupt_for_a_running_job():
 
 
 def test_ctrl_c_interrupts_a_main_thread_waiting_on_a_future():
-    proc = run_py(SIGINT_DEFAULT + textwrap.dedent("""
+    proc = run_py("""
         import os, signal, threading, time, qthr
         rt = qthr.Runtime()
         fut = rt.submit(time.sleep, 1.5)
@@ -239,6 +238,6 @@ def test_ctrl_c_interrupts_a_main_thread_waiting_on_a_future():
         except KeyboardInterrupt:
             print("interrupted", "while-running" if not fut.done() else "after")
         rt.shutdown(cancel_futures=True)
-    """))
+    """, sigint=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["interrupted", "while-running"]

@@ -13,15 +13,13 @@ import zipfile
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-PKG_ROOT = os.path.dirname(HERE)
-REPO = os.path.dirname(os.path.dirname(PKG_ROOT))
+from support import HERE, PKG_ROOT, REPO
 
 pytestmark = pytest.mark.skipif(os.environ.get("QTHR_SKIP_PIP_SMOKE") == "1",
                                 reason="QTHR_SKIP_PIP_SMOKE=1")
 pytest.importorskip("build", reason="the build frontend is installed by .ci/install-deps.sh")
 
-sys.path.insert(0, PKG_ROOT)
+sys.path.insert(0, PKG_ROOT)  # setup.py, beside the package
 from setup import elf_section_names, glibc_needed  # noqa: E402  (the helpers under test)
 
 

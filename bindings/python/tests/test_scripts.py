@@ -5,9 +5,7 @@ import os
 import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-PKG_ROOT = os.path.dirname(HERE)
-REPO = os.path.dirname(os.path.dirname(PKG_ROOT))
+from support import HERE, PKG_ROOT, REPO
 
 
 def test_threads_sqlite_demo():

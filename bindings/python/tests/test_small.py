@@ -15,7 +15,7 @@ import pytest
 
 import qthr
 
-PKG_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from support import PKG_ROOT
 libc = ctypes.CDLL(ctypes.util.find_library("c"))
 
 

@@ -7,8 +7,7 @@ import sys
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-PKG_ROOT = os.path.dirname(HERE)
+from support import HERE, PKG_ROOT
 
 pytest.importorskip("mypy", reason="mypy is installed by .ci/install-deps.sh")
 
