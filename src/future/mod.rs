@@ -1,10 +1,12 @@
 //! Jobs and their futures: the public job types (`Job`, `Outcome`,
-//! `Continuation`), the completion slot's state machine (`slot.rs`), and the
-//! future handle with its waiting policy (`handle.rs`).
+//! `Continuation`), the completion slot's state machine (`slot.rs`) with its
+//! continuations (`thens.rs`), and the future handle with its waiting policy
+//! (`handle.rs`).
 
 mod deadline;
 mod handle;
 mod slot;
+mod thens;
 
 pub use handle::FutureRef;
 pub(crate) use handle::{never_ran, release, wait_slot_on};

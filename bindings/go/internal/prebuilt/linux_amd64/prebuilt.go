@@ -11,10 +11,10 @@ const Version = "0.2.0"
 
 // InputsSHA256 is the sha256 of inputs.txt: one "sha256  path" line per source
 // file of the core (src/, Cargo.toml, Cargo.lock, include/qthr.h).
-const InputsSHA256 = "de6ccb35e81c95750bdeec3c69ac316e8fb56389aaec36cb555cef22c841684c"
+const InputsSHA256 = "be366c5b389484a5e12ec55fa05cdf2bb56eb2e075bd66d85cd0baa423bc95d8"
 
 // ArchiveSHA256 is the sha256 of libqthr.a.
-const ArchiveSHA256 = "634c8b94cc88b021176ab73822358bf548be179b2c2f055b373cccc4e80b4b79"
+const ArchiveSHA256 = "be8c4edbde69f6a8e97fdaa0da5e7c049be6eab0e551ee20d173ddbd73f4c5ff"
 
 // HeaderSHA256 is the sha256 of ../include/qthr.h, the header copy package qthr compiles against.
 const HeaderSHA256 = "ade2f3660b3147597d90aa2090c8c7d4941020c110a35e7f41d11262e936ee8c"
