@@ -131,7 +131,7 @@ func funcName(fn any) string {
 
 // run executes the job's function on the worker (see runGuarded).
 func (j *job) run() {
-	if perr := runGuarded(j.rt.name, j.describe, j.call); perr != nil {
+	if perr := runGuarded(j.rt.name, j.describe, jobGoexitAdvice, j.call); perr != nil {
 		j.val, j.err = nil, perr
 	}
 }
@@ -152,8 +152,9 @@ func (j *job) describe() string { return "job " + j.name() }
 // runtime.Goexit in f (t.Fatal, t.FailNow, t.SkipNow) cannot be stopped: Go
 // kills the process when a goroutine exits on a thread it did not create. The
 // deferred check sees neither a return nor a panic and says so first, naming
-// the runtime and what() (called only then: it formats).
-func runGuarded(rt string, what func() string, f func()) (perr *PanicError) {
+// the runtime and what() (called only then: it formats), with advice on what
+// to do instead.
+func runGuarded(rt string, what func() string, advice string, f func()) (perr *PanicError) {
 	returned := false
 	defer func() {
 		if returned {
@@ -163,7 +164,7 @@ func runGuarded(rt string, what func() string, f func()) (perr *PanicError) {
 			perr = &PanicError{Value: r, Stack: debug.Stack()}
 			return
 		}
-		reportGoexit(rt, what())
+		reportGoexit(rt, what(), advice)
 	}()
 	f()
 	returned = true
@@ -318,7 +319,7 @@ type hooks struct {
 
 func (h *hooks) runStart() (rc int) {
 	var err error
-	if perr := runGuarded(h.name, func() string { return "OnStart" }, func() {
+	if perr := runGuarded(h.name, func() string { return "OnStart" }, hookGoexitAdvice("OnStart"), func() {
 		if h.onStart != nil {
 			err = h.onStart()
 		}
@@ -336,7 +337,7 @@ func (h *hooks) runStart() (rc int) {
 }
 
 func (h *hooks) runStop() {
-	if perr := runGuarded(h.name, func() string { return "OnStop" }, func() {
+	if perr := runGuarded(h.name, func() string { return "OnStop" }, hookGoexitAdvice("OnStop"), func() {
 		if h.onStop != nil {
 			h.onStop()
 		}

@@ -158,19 +158,23 @@ func errAttrs(err error) []slog.Attr {
 	return attrs
 }
 
+// jobGoexitAdvice is reportGoexit's advice for a job.
+const jobGoexitAdvice = "Return an error from the job instead, and check it where Call, Do or Wait returns it"
+
+// hookGoexitAdvice is reportGoexit's advice for the hook named hook.
+func hookGoexitAdvice(hook string) string {
+	return "Return from " + hook + " instead (an error, where it has one)"
+}
+
 // reportGoexit is called by the deferred check of a job (or hook) that ended
 // with neither a return nor a panic: it called runtime.Goexit (t.Fatal,
 // t.FailNow, t.SkipNow). Go cannot end a goroutine on a thread it did not
 // create: right after this the runtime stops the process with "fatal error:
 // runtime.Goexit called in a thread that was not created by the Go runtime".
 // This names the job first, through slog and straight on stderr (a buffering
-// handler would lose it).
-func reportGoexit(name, what string) {
+// handler would lose it). advice says what to do instead.
+func reportGoexit(name, what, advice string) {
 	stack := debug.Stack()
-	advice := "Return an error from the job instead, and check it where Call, Do or Wait returns it"
-	if !strings.HasPrefix(what, "job ") {
-		advice = "Return from " + what + " instead (an error, where it has one)"
-	}
 	msg := fmt.Sprintf("%s called runtime.Goexit (t.Fatal, t.FailNow or t.SkipNow?) on the worker thread of runtime %q: "+
 		"Go cannot end a goroutine on a thread it did not create, so the process stops now. %s", what, name, advice)
 	logAttrs(levelError, "job called runtime.Goexit on the worker thread; the process stops",

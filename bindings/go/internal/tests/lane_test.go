@@ -133,21 +133,6 @@ func TestLaneShutdownDrainRunsQueuedCalls(t *testing.T) {
 	}
 }
 
-// settledStats returns rt's counters once every accepted job is counted as
-// completed or cancelled (or after 5 s, whatever they are then). Counters are
-// exact only when the runtime is quiescent: a caller learns of its job's end
-// from inside the job, a moment before the library counts it as completed.
-func settledStats(rt *qthr.Runtime) qthr.Stats {
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		st := rt.Stats()
-		if (st.Submitted == st.Completed+st.Cancelled && st.QueueLen == 0) || time.Now().After(deadline) {
-			return st
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // shutdownBegun waits until Shutdown has begun (a Submit fails with
 // ErrShutdown; the ones before were queued: it returns how many), then checks
 // that a call fails at once too.
