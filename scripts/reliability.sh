@@ -183,7 +183,7 @@ known_step() {
   else
     echo "no C program of an open issue"
   fi
-  if ! grep -q '#\[ignore' "$ROOT"/tests/*.rs; then
+  if ! grep -rq --include='*.rs' '#\[ignore' "$ROOT"/tests; then
     echo "no #[ignore]d Rust test"
     return 0
   fi

@@ -202,7 +202,7 @@ impl State {
         let other = self.rts[1 - rt];
         let (target, cross) = if b & 0x0c == 0x0c && !other.is_null() {
             // Shutdowns only from runtime 0 to runtime 1 (two workers shutting
-            // each other down is covered by tests/reliability_faults.rs).
+            // each other down is covered by tests/reliability_faults/).
             match b & 3 {
                 2 if rt == 0 => (other, 2),
                 1 => (other, 1),

@@ -1,7 +1,7 @@
 /* Bad input as a C caller produces it.
  *
  * Every row of the README's "Bad input: call -> status" table is checked by
- * tests/reliability_badinput.rs (the authoritative suite; it reaches the library through its
+ * tests/reliability_badinput/ (the authoritative suite; it reaches the library through its
  * own Rust declarations). This program checks what needs a C compiler and the header: the
  * sizes the header declares, arguments passed through the header's C types at the edges of
  * their widths (qthr_shutdown_mode, the uint32_t qthr_status and qthr_log_level, int64_t

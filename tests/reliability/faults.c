@@ -1,4 +1,4 @@
-/* Faults in jobs and hooks, the C twin of tests/reliability_faults.rs: a long
+/* Faults in jobs and hooks, the C twin of tests/reliability_faults/: a long
  * blocking job (waiters sleep: their thread CPU time is measured; timeouts work),
  * re-entrant jobs, two runtimes calling each other deeply from many threads,
  * on_start failing, on_stop exactly once (also after qthr_free from a job),

@@ -1,4 +1,4 @@
-/* C stress program: the C twin of tests/stress.rs, small enough for sanitizers
+/* C stress program: the C twin of tests/stress/, small enough for sanitizers
  * and valgrind (scale the work with $QTHR_STRESS_SCALE).
  *
  * mixed_api_16_threads: 16 threads x (65536 * scale) jobs through two runtimes (blocking cap

@@ -1,0 +1,43 @@
+//! Shared by several modules: a gate a job blocks on until the test opens it.
+
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::Mutex;
+use std::thread;
+use std::time::Duration;
+
+/// A gate a job blocks on (sleeping, not spinning) until opened.
+pub(crate) struct Gate {
+    started: AtomicBool,
+    open: Mutex<bool>,
+    cv: std::sync::Condvar,
+}
+impl Gate {
+    pub(crate) fn new() -> Gate {
+        Gate {
+            started: AtomicBool::new(false),
+            open: Mutex::new(false),
+            cv: std::sync::Condvar::new(),
+        }
+    }
+    pub(crate) fn open(&self) {
+        *self.open.lock().unwrap() = true;
+        self.cv.notify_all();
+    }
+    pub(crate) fn wait_started(&self) {
+        while !self.started.load(SeqCst) {
+            thread::sleep(Duration::from_micros(100));
+        }
+    }
+}
+
+pub(crate) unsafe extern "C" fn block_on_gate(arg: *mut c_void) -> *mut c_void {
+    // SAFETY (test): arg is a live Gate.
+    let g = unsafe { &*(arg as *const Gate) };
+    g.started.store(true, SeqCst);
+    let mut open = g.open.lock().unwrap();
+    while !*open {
+        open = g.cv.wait(open).unwrap();
+    }
+    arg
+}
