@@ -1,7 +1,7 @@
 //! The one test-support module of the Rust suites: every `tests/*.rs` that needs it says
 //! `mod common;` (and `use common::*;` for the C ABI helpers), the crates in directories
 //! (`tests/stress/` and the like) include it with `#[path]` from their `main.rs`, and so
-//! does benches/qthr.rs for the measurement helpers.
+//! does benches/qthr/main.rs for the measurement helpers.
 //!
 //! - [`harness`]: a watchdog per test (a hang aborts instead of hanging CI), scaling of
 //!   the amount of work, a deterministic RNG.
