@@ -3,7 +3,7 @@
 //! the worker, on every path (including qthr_free from a job).
 
 use crate::common::*;
-use crate::support::{block_on_gate, Gate};
+use crate::support::{submit_gated, Gate};
 
 use std::ffi::{c_int, c_void};
 use std::ptr;
@@ -181,16 +181,7 @@ fn on_stop_runs_exactly_once_on_every_path() {
     // SAFETY: live runtime until the job frees it; nobody touches it after.
     unsafe {
         let g = Gate::new();
-        let mut fg = ptr::null_mut();
-        assert_eq!(
-            qthr_submit(
-                rt,
-                Some(block_on_gate),
-                &g as *const Gate as *mut c_void,
-                &mut fg
-            ),
-            QTHR_OK
-        );
+        let fg = submit_gated(rt, &g);
         assert_eq!(
             qthr_submit(
                 rt,

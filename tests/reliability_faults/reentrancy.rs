@@ -4,7 +4,7 @@
 //! continuations that call in, cancel other futures and attach more continuations.
 
 use crate::common::*;
-use crate::support::{block_on_gate, Gate};
+use crate::support::{submit_gated, Gate};
 
 use std::ffi::c_void;
 use std::ptr;
@@ -189,16 +189,7 @@ fn continuations_that_call_back_in() {
     let g = Gate::new();
     // SAFETY: live runtime; everything outlives the jobs.
     unsafe {
-        let mut fg = ptr::null_mut();
-        assert_eq!(
-            qthr_submit(
-                rt.0,
-                Some(block_on_gate),
-                &g as *const Gate as *mut c_void,
-                &mut fg
-            ),
-            QTHR_OK
-        );
+        let fg = submit_gated(rt.0, &g);
         let (mut a, mut b) = (ptr::null_mut(), ptr::null_mut());
         assert_eq!(
             qthr_submit(rt.0, Some(ident), ptr::null_mut(), &mut a),

@@ -3,7 +3,7 @@
 //! shutdown under load, workers shutting each other's runtimes down.
 
 use crate::common::*;
-use crate::support::{block_on_gate, Gate};
+use crate::support::{submit_gated, Gate};
 
 use std::ffi::c_void;
 use std::ptr;
@@ -29,16 +29,7 @@ fn cancel_shutdown_waits_for_the_running_job() {
     let mut futs = Vec::new();
     // SAFETY: live runtime; gate and counts outlive the jobs.
     unsafe {
-        let mut fg = ptr::null_mut();
-        assert_eq!(
-            qthr_submit(
-                rt.0,
-                Some(block_on_gate),
-                &g as *const Gate as *mut c_void,
-                &mut fg
-            ),
-            QTHR_OK
-        );
+        let fg = submit_gated(rt.0, &g);
         qthr_future_then(fg, Some(count_cb), &counts as *const _ as *mut c_void);
         g.wait_started();
         for _ in 0..100 {

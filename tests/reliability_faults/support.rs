@@ -1,6 +1,9 @@
 //! Shared by several modules: a gate a job blocks on until the test opens it.
 
+use crate::common::*;
+
 use std::ffi::c_void;
+use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Mutex;
 use std::thread;
@@ -31,7 +34,7 @@ impl Gate {
     }
 }
 
-pub(crate) unsafe extern "C" fn block_on_gate(arg: *mut c_void) -> *mut c_void {
+unsafe extern "C" fn block_on_gate(arg: *mut c_void) -> *mut c_void {
     // SAFETY (test): arg is a live Gate.
     let g = unsafe { &*(arg as *const Gate) };
     g.started.store(true, SeqCst);
@@ -40,4 +43,24 @@ pub(crate) unsafe extern "C" fn block_on_gate(arg: *mut c_void) -> *mut c_void {
         open = g.cv.wait(open).unwrap();
     }
     arg
+}
+
+/// Submits a job that blocks on `g` until it is opened, and returns its future.
+///
+/// # Safety
+/// `rt` is a live runtime, and `g` outlives the job (it is opened before the
+/// test returns).
+pub(crate) unsafe fn submit_gated(rt: *mut qthr_runtime, g: &Gate) -> *mut qthr_future {
+    let mut f = ptr::null_mut();
+    // SAFETY: the caller's contract; f is a valid out-parameter.
+    let st = unsafe {
+        qthr_submit(
+            rt,
+            Some(block_on_gate),
+            g as *const Gate as *mut c_void,
+            &mut f,
+        )
+    };
+    assert_eq!(st, QTHR_OK);
+    f
 }

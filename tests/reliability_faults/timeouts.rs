@@ -3,7 +3,7 @@
 //! the timeouts work, and an idle worker sleeps too.
 
 use crate::common::*;
-use crate::support::{block_on_gate, Gate};
+use crate::support::{submit_gated, Gate};
 
 use std::ffi::c_void;
 use std::ptr;
@@ -21,19 +21,8 @@ fn a_long_job_lets_waiters_sleep_and_timeouts_work() {
     let rt = Sp(init(None).unwrap());
     let gate = Gate::new();
     let block_ms = 400;
-    let mut f = ptr::null_mut();
     // SAFETY: live runtime; the gate outlives the job (opened before return).
-    unsafe {
-        assert_eq!(
-            qthr_submit(
-                rt.0,
-                Some(block_on_gate),
-                &gate as *const Gate as *mut c_void,
-                &mut f
-            ),
-            QTHR_OK
-        );
-    }
+    let f = unsafe { submit_gated(rt.0, &gate) };
     gate.wait_started();
     let f = Sp(f);
     let t0 = Instant::now();

@@ -23,14 +23,7 @@ fn stress_thread(ctx: &Ctx, rt: Sp<qthr_runtime>, recs: &[Rec], seed: u64) -> [u
             match op {
                 // qthr_call
                 0..=14 => {
-                    let mut r = ptr::null_mut();
-                    let st = loop {
-                        let st = qthr_call(rt.0, Some(job), rec.arg(), &mut r);
-                        if st != QTHR_QUEUE_FULL {
-                            break st;
-                        }
-                        thread::yield_now();
-                    };
+                    let (st, r) = call(rt, rec);
                     rec.accepted.store(1, SeqCst);
                     rec.has_future.store(1, SeqCst);
                     check_wait(ctx, rec, st, r);

@@ -87,14 +87,7 @@ fn shutdown_round(mode: qthr_shutdown_mode, round: u64, capacity: usize, nonbloc
                                 st
                             }
                             6 | 7 => {
-                                let mut r = ptr::null_mut();
-                                let st = loop {
-                                    let st = qthr_call(rt.0, Some(job), rec.arg(), &mut r);
-                                    if st != QTHR_QUEUE_FULL {
-                                        break st;
-                                    }
-                                    thread::yield_now();
-                                };
+                                let (st, r) = call(rt, rec);
                                 if st == QTHR_OK || st == QTHR_CANCELLED {
                                     rec.accepted.store(1, SeqCst);
                                     rec.has_future.store(1, SeqCst);

@@ -239,6 +239,23 @@ pub(crate) fn check_wait(ctx: &Ctx, rec: &Rec, st: qthr_status, result: *mut c_v
     }
 }
 
+/// Runs `rec`'s job on `rt` with qthr_call, retrying QUEUE_FULL (nonblocking
+/// runtime). Returns the final status and the job's result.
+///
+/// # Safety
+/// `rt` is live and `rec` outlives the call.
+pub(crate) unsafe fn call(rt: Sp<qthr_runtime>, rec: &Rec) -> (qthr_status, *mut c_void) {
+    let mut r = ptr::null_mut();
+    loop {
+        // SAFETY: the caller's contract; r is a valid out-parameter.
+        let st = unsafe { qthr_call(rt.0, Some(job), rec.arg(), &mut r) };
+        if st != QTHR_QUEUE_FULL {
+            return (st, r);
+        }
+        thread::yield_now();
+    }
+}
+
 /// Submits `rec` to `rt`, retrying QUEUE_FULL (nonblocking runtime). Returns the
 /// final status.
 pub(crate) unsafe fn submit(
