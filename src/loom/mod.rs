@@ -118,6 +118,16 @@ pub(super) fn release(p: P) -> bool {
     }
 }
 
+/// The worker's whole part for a shared slot, on a thread of its own: runs the
+/// job (unless it was resolved first) and drops the queue's reference. The
+/// handle joins to (ran, freed the slot).
+pub(super) fn spawn_worker(p: P) -> loom::thread::JoinHandle<(bool, bool)> {
+    loom::thread::spawn(move || {
+        let ran = run_on_worker(p);
+        (ran, release(p))
+    })
+}
+
 /// The worker's part of `Shared::process` in run mode.
 pub(super) fn run_on_worker(p: P) -> bool {
     match p.slot().start() {

@@ -13,10 +13,7 @@ fn loom_slot_complete_vs_cancel_vs_waiter() {
     model(|| {
         let probe = Arc::new(Probe::default());
         let p = shared_slot(&probe, 2);
-        let worker = thread::spawn(move || {
-            let ran = run_on_worker(p);
-            (ran, release(p))
-        });
+        let worker = spawn_worker(p);
         let canceller = thread::spawn(move || {
             // SAFETY: the handle's reference is held by main until both joined.
             unsafe { Slot::cancel(p.0) }
@@ -53,13 +50,10 @@ fn loom_slot_then_vs_complete() {
         let p = shared_slot(&probe, 2);
         let pr = probe.clone();
         let attacher = thread::spawn(move || p.slot().then(continuation(&pr)).unwrap());
-        let worker = thread::spawn(move || {
-            run_on_worker(p);
-            release(p)
-        });
+        let worker = spawn_worker(p);
         p.slot().then(continuation(&probe)).unwrap();
         attacher.join().unwrap();
-        let worker_freed = worker.join().unwrap();
+        let (_, worker_freed) = worker.join().unwrap();
         assert_eq!(
             probe.thens_done.load(Relaxed),
             2,
@@ -78,14 +72,11 @@ fn loom_slot_then_vs_cancel_vs_complete() {
         let p = shared_slot(&probe, 2);
         let pr = probe.clone();
         let attacher = thread::spawn(move || p.slot().then(continuation(&pr)).unwrap());
-        let worker = thread::spawn(move || {
-            run_on_worker(p);
-            release(p)
-        });
+        let worker = spawn_worker(p);
         // SAFETY: main holds the handle's reference.
         let cancelled = unsafe { Slot::cancel(p.0) };
         attacher.join().unwrap();
-        let worker_freed = worker.join().unwrap();
+        let (_, worker_freed) = worker.join().unwrap();
         let (done, canc) = (
             probe.thens_done.load(Relaxed),
             probe.thens_cancelled.load(Relaxed),
@@ -111,10 +102,7 @@ fn loom_slot_two_waiters_park_no_lost_wakeup() {
             let o = p.slot().wait(None, crate::park::WorkerCpu::Mine).unwrap();
             check_outcome(o, &pr);
         });
-        let worker = thread::spawn(move || {
-            run_on_worker(p);
-            release(p)
-        });
+        let worker = spawn_worker(p);
         let o = p.slot().wait(None, crate::park::WorkerCpu::Other).unwrap();
         check_outcome(o, &probe);
         waiter.join().unwrap();
@@ -160,15 +148,11 @@ fn loom_slot_double_cancel_vs_start() {
             // SAFETY: main holds the handle's reference until joined.
             unsafe { Slot::cancel(p.0) }
         });
-        let worker = thread::spawn(move || {
-            let ran = run_on_worker(p);
-            release(p);
-            ran
-        });
+        let worker = spawn_worker(p);
         // SAFETY: main holds the handle's reference.
         let a = unsafe { Slot::cancel(p.0) };
         let b = c2.join().unwrap();
-        let ran = worker.join().unwrap();
+        let (ran, _) = worker.join().unwrap();
         assert_eq!(a, b, "cancel is idempotent: both see the same final state");
         assert_eq!(a, !ran);
         assert_eq!(probe.hooked.load(Relaxed), a as usize, "the hook runs once");
@@ -266,14 +250,10 @@ fn loom_slot_expire_vs_start() {
     model(|| {
         let probe = Arc::new(Probe::default());
         let p = shared_slot(&probe, 2);
-        let worker = thread::spawn(move || {
-            let ran = run_on_worker(p);
-            release(p);
-            ran
-        });
+        let worker = spawn_worker(p);
         // SAFETY: main holds the handle's reference.
         let expired = unsafe { Slot::expire(p.0) };
-        let ran = worker.join().unwrap();
+        let (ran, _) = worker.join().unwrap();
         assert_ne!(ran, expired, "ran xor expired");
         let want = if expired {
             Outcome::Expired

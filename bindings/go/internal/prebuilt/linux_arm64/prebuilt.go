@@ -11,7 +11,7 @@ const Version = "0.2.0"
 
 // InputsSHA256 is the sha256 of inputs.txt: one "sha256  path" line per source
 // file of the core (src/, Cargo.toml, Cargo.lock, include/qthr.h).
-const InputsSHA256 = "be366c5b389484a5e12ec55fa05cdf2bb56eb2e075bd66d85cd0baa423bc95d8"
+const InputsSHA256 = "782f14084839dd118b3146223d34f68f45f52fef4c4fbdfa7f0414cb188fe8a4"
 
 // ArchiveSHA256 is the sha256 of libqthr.a.
 const ArchiveSHA256 = "d20d2356c6c0c187238fe308b78caf55d46699afcb2f6efdeb2c91cc04ea45f0"
