@@ -317,9 +317,14 @@ type hooks struct {
 	stopped  bool
 }
 
+// guard runs the hook named hook on the worker through runGuarded.
+func (h *hooks) guard(hook string, f func()) *PanicError {
+	return runGuarded(h.name, func() string { return hook }, hookGoexitAdvice(hook), f)
+}
+
 func (h *hooks) runStart() (rc int) {
 	var err error
-	if perr := runGuarded(h.name, func() string { return "OnStart" }, hookGoexitAdvice("OnStart"), func() {
+	if perr := h.guard("OnStart", func() {
 		if h.onStart != nil {
 			err = h.onStart()
 		}
@@ -337,7 +342,7 @@ func (h *hooks) runStart() (rc int) {
 }
 
 func (h *hooks) runStop() {
-	if perr := runGuarded(h.name, func() string { return "OnStop" }, hookGoexitAdvice("OnStop"), func() {
+	if perr := h.guard("OnStop", func() {
 		if h.onStop != nil {
 			h.onStop()
 		}
